@@ -1,0 +1,34 @@
+// The activity sets each worker role registers. Adapters that do not exist yet are loud stubs.
+import type { BuildActivities, DeployActivities, IntegrationActivities } from './types.js';
+import { notImplemented } from './not-implemented.js';
+
+export function createBuildActivities(): BuildActivities {
+  return {
+    runTestGate: notImplemented('go test gate', 4),
+    buildTarget: notImplemented('go cross-compile', 4),
+    publishImage: notImplemented('OCI image', 4),
+  };
+}
+
+export function createDeployActivities(): DeployActivities {
+  return {
+    helmCurrentRevision: notImplemented('helm', 5),
+    helmDeploy: notImplemented('helm', 5),
+    helmRollback: notImplemented('helm', 5),
+    gitopsUpdate: notImplemented('gitops', 5),
+    gitopsRevert: notImplemented('gitops', 5),
+    checkHealth: notImplemented('kubernetes rollout health', 5),
+    getTrafficWeights: notImplemented('istio traffic router', 6),
+    setTrafficWeight: notImplemented('istio traffic router', 6),
+    restoreTraffic: notImplemented('istio traffic router', 6),
+    promoteCanary: notImplemented('istio traffic router', 6),
+    measureMetric: notImplemented('prometheus metrics', 6),
+  };
+}
+
+export function createIntegrationActivities(): IntegrationActivities {
+  return {
+    notify: notImplemented('notification', 7),
+    updateJira: notImplemented('jira', 7),
+  };
+}

@@ -1,0 +1,202 @@
+// The contracts between the release workflow and the outside world. Workflows import these
+// types only; each adapter module implements its part. Every activity says how it is idempotent.
+import type {
+  GitOpsDeploySpec,
+  HelmDeploySpec,
+  MetricSpec,
+  NotifySpec,
+  RouterSpec,
+  JiraSpec,
+} from '../spec/schema.js';
+
+/** Identifies the release and environment an activity acts for; used to build idempotency keys. */
+export interface ReleaseRef {
+  releaseId: string;
+  service: string;
+  version: string;
+  commit: string;
+  environment?: string;
+}
+
+// ---- build (task queue shipyard-build) ----
+
+export interface SourceInput extends ReleaseRef {
+  repo: string;
+  goPackage: string;
+}
+
+export interface TestGateInput extends SourceInput {
+  vet: boolean;
+}
+
+export interface TestGateResult {
+  packages: number;
+  durationMs: number;
+}
+
+export interface BuildTargetInput extends SourceInput {
+  target: string;
+  ldflags: string;
+  versionVariable?: string;
+}
+
+export interface BuildArtifact {
+  target: string;
+  /** Where the artifact store keeps the binary (content-addressed). */
+  uri: string;
+  sha256: string;
+  size: number;
+  cacheHit: boolean;
+}
+
+export interface BuildManifest {
+  commit: string;
+  version: string;
+  goVersion?: string;
+  artifacts: BuildArtifact[];
+}
+
+export interface PublishImageInput extends ReleaseRef {
+  repository: string;
+  platforms: string[];
+  base: string;
+  source: string;
+  artifacts: BuildArtifact[];
+}
+
+export interface ImageRef {
+  repository: string;
+  tag: string;
+  /** Digest of the multi-platform index. */
+  digest: string;
+  platforms: string[];
+}
+
+export interface BuildActivities {
+  /** Read-only apart from the shared build cache; safe to repeat. */
+  runTestGate(input: TestGateInput): Promise<TestGateResult>;
+  /** Content-addressed by (commit, target, settings): a repeat is a cache hit. */
+  buildTarget(input: BuildTargetInput): Promise<BuildArtifact>;
+  /** Pushing the same digest again is a no-op. */
+  publishImage(input: PublishImageInput): Promise<ImageRef>;
+}
+
+// ---- deploy (task queue shipyard-deploy) ----
+
+export interface HelmInput extends ReleaseRef {
+  helm: HelmDeploySpec;
+  image: ImageRef | null;
+}
+
+export interface HelmRevision {
+  release: string;
+  namespace: string;
+  /** Deployed revision, or null when the release does not exist. */
+  revision: number | null;
+}
+
+export interface HelmRollbackInput extends ReleaseRef {
+  helm: HelmDeploySpec;
+  /** Revision to return to; null means the release did not exist before: uninstall it. */
+  toRevision: number | null;
+}
+
+export interface GitOpsInput extends ReleaseRef {
+  gitops: GitOpsDeploySpec;
+  image: ImageRef | null;
+}
+
+export interface GitOpsCommit {
+  repo: string;
+  branch: string;
+  /** The config commit this release made, or null when the file already had the tag. */
+  commit: string | null;
+  previousTag: string | null;
+}
+
+export interface HealthInput extends ReleaseRef {
+  namespace: string;
+  deployment: string;
+  timeout: string;
+}
+
+export interface HealthReport {
+  deployment: string;
+  namespace: string;
+  readyReplicas: number;
+  replicas: number;
+}
+
+export interface RouteWeights {
+  stable: number;
+  canary: number;
+}
+
+export interface TrafficInput extends ReleaseRef {
+  router: RouterSpec;
+  namespace: string;
+}
+
+export interface SetWeightInput extends TrafficInput {
+  weight: number;
+}
+
+export interface RestoreTrafficInput extends TrafficInput {
+  weights: RouteWeights;
+}
+
+export interface MeasureInput extends ReleaseRef {
+  metric: MetricSpec;
+}
+
+/** One sample; `value: null` means the query returned no data (inconclusive). */
+export interface Measurement {
+  value: number | null;
+}
+
+export interface DeployActivities {
+  /** Read-only. */
+  helmCurrentRevision(input: HelmInput): Promise<HelmRevision>;
+  /** helm upgrade --install --atomic; a repeat with the same chart and values makes no new revision. */
+  helmDeploy(input: HelmInput): Promise<HelmRevision>;
+  /** Check-then-act: does nothing when the target revision is already what is deployed. */
+  helmRollback(input: HelmRollbackInput): Promise<void>;
+  /** The commit carries a Shipyard-Release trailer; a repeat finds it and does not commit again. */
+  gitopsUpdate(input: GitOpsInput): Promise<GitOpsCommit>;
+  /** Reverts the commit carrying this release's trailer, once; nothing to revert is a no-op. */
+  gitopsRevert(input: GitOpsInput): Promise<void>;
+  /** Read-only wait for the rollout to be ready. */
+  checkHealth(input: HealthInput): Promise<HealthReport>;
+  /** Read-only. */
+  getTrafficWeights(input: TrafficInput): Promise<RouteWeights>;
+  /** Setting the weights that are already applied is a no-op. */
+  setTrafficWeight(input: SetWeightInput): Promise<RouteWeights>;
+  /** Sets exactly the recorded weights (compensation). */
+  restoreTraffic(input: RestoreTrafficInput): Promise<RouteWeights>;
+  /** Stable takes the new version, canary weight 0. Repeatable. */
+  promoteCanary(input: TrafficInput): Promise<void>;
+  /** Read-only. */
+  measureMetric(input: MeasureInput): Promise<Measurement>;
+}
+
+// ---- integrations (task queue shipyard-deploy) ----
+
+export interface NotifyInput extends ReleaseRef {
+  channel: NotifySpec;
+  event: string;
+  /** Deduplication key derived from the workflow: one message per release event. */
+  idempotencyKey: string;
+  fields: Record<string, string | number | null>;
+}
+
+export interface JiraInput extends ReleaseRef {
+  jira: JiraSpec;
+  outcome: string;
+}
+
+export interface IntegrationActivities {
+  notify(input: NotifyInput): Promise<void>;
+  updateJira(input: JiraInput): Promise<void>;
+}
+
+export type AllActivities = BuildActivities & DeployActivities & IntegrationActivities;

@@ -1,0 +1,285 @@
+#!/usr/bin/env node
+// The shipyard CLI: what Jenkins and people use to start, watch and steer releases.
+// Exit codes are in exit-codes.ts; --json prints machine-readable output on stdout.
+import { userInfo } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { loadSpecFile, SpecError } from '../spec/load.js';
+import { releaseSpecJsonSchema } from '../spec/write-json-schema.js';
+import { ConfigError } from '../config/temporal.js';
+import type { TriggerKind } from '../workflows/types.js';
+import { ShipyardClient, ShipyardUsageError, type FinalState } from './index.js';
+import { EXIT, exitCodeForOutcome } from './exit-codes.js';
+import { formatStatus, ProgressPrinter } from './progress.js';
+
+const TRIGGERS: TriggerKind[] = ['cli', 'jenkins', 'webhook', 'chat', 'demo', 'api'];
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** Who is running the CLI, as a Shipyard identity. */
+function defaultIdentity(): string {
+  const env = process.env;
+  const name = env.SHIPYARD_USER || env.BUILD_USER_ID || env.GITLAB_USER_LOGIN || env.GITHUB_ACTOR || env.USER || safeUser();
+  return name || 'unknown';
+}
+
+function safeUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function run(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+  let exitCode: number = EXIT.succeeded;
+  let json = false;
+  let client: ShipyardClient | undefined;
+  const getClient = async () => (client ??= await ShipyardClient.connect());
+  const print = (line = '') => io.out(`${line}\n`);
+  const printJson = (value: unknown) => io.out(`${JSON.stringify(value, null, 2)}\n`);
+
+  const program = new Command('shipyard')
+    .description('Durable software releases on Temporal')
+    .option('--json', 'machine-readable output on stdout')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(run with --help for usage)')
+    .hook('preAction', (cmd) => {
+      json = Boolean(cmd.optsWithGlobals().json);
+    });
+
+  const release = program.command('release').description('start releases');
+  release
+    .command('start')
+    .description('start a release (or attach to the running one for the same service, environments and commit)')
+    .requiredOption('-f, --file <spec.yaml>', 'release spec')
+    .requiredOption('--commit <sha>', 'git commit to release')
+    .option('--env <name>', 'environment to release to (repeatable or comma-separated; default: all in spec order)', collect)
+    .option('--version <version>', 'version (image tag); default: first 12 characters of the commit')
+    .option('--as <user>', 'who is triggering (four-eyes compares approvers with it)', defaultIdentity())
+    .addOption(new Option('--trigger <kind>', 'what started it').choices(TRIGGERS).default(process.env.JENKINS_URL ? 'jenkins' : 'cli'))
+    .option('--ref <ref>', 'git ref that triggered it, e.g. refs/tags/v1.2.3')
+    .option('--build-url <url>', 'CI build URL, recorded for tracing', process.env.BUILD_URL)
+    .option('--retry-failed', 'start a new attempt when the earlier release of this commit did not succeed')
+    .option('--wait', 'follow progress and exit with the outcome code')
+    .action(async (opts) => {
+      const spec = loadSpecFile(opts.file);
+      const c = await getClient();
+      const started = await c.start({
+        spec,
+        commit: String(opts.commit).toLowerCase(),
+        version: opts.version,
+        environments: opts.env,
+        trigger: { kind: opts.trigger, by: opts.as, ref: opts.ref, deliveryId: opts.buildUrl },
+        retryFailed: Boolean(opts.retryFailed),
+      });
+      if (!opts.wait) {
+        if (json) printJson(started);
+        else {
+          print(`${started.started ? 'started' : 'attached to existing'} release ${started.releaseId}`);
+          print(`  watch:  ${started.url}`);
+          print(`  status: shipyard status ${started.releaseId}`);
+        }
+        return;
+      }
+      if (!json) {
+        io.err(`${started.started ? 'started' : 'attached to existing'} release ${started.releaseId}\n  ${started.url}\n`);
+      }
+      exitCode = await follow(c, started.releaseId, json, io, started);
+    });
+
+  program
+    .command('wait')
+    .description('follow a release until it ends; exits with its outcome code')
+    .argument('<id>', 'release ID')
+    .action(async (id) => {
+      exitCode = await follow(await getClient(), id, json, io);
+    });
+
+  program
+    .command('status')
+    .description('show the stage, canary weight, metrics, approvals and compensation of a release')
+    .argument('<id>', 'release ID')
+    .action(async (id) => {
+      const c = await getClient();
+      const status = await c.status(id);
+      if (json) printJson(status);
+      else print(formatStatus(status, c.url(id)));
+    });
+
+  program
+    .command('list')
+    .description('list releases (visibility query on the Shipyard search attributes)')
+    .option('--service <name>')
+    .option('--stage <stage>')
+    .option('--env <name>')
+    .option('--outcome <outcome>')
+    .option('--running', 'only running releases')
+    .option('--limit <n>', 'at most this many', (v) => positiveInt(v, '--limit'), 50)
+    .action(async (opts) => {
+      const rows = await (await getClient()).list({
+        service: opts.service,
+        stage: opts.stage,
+        environment: opts.env,
+        outcome: opts.outcome,
+        running: opts.running,
+        limit: opts.limit,
+      });
+      if (json) return printJson(rows);
+      if (!rows.length) return print('no releases match');
+      for (const r of rows) {
+        const weight = r.canaryWeight ? ` canary ${r.canaryWeight}%` : '';
+        print(`${r.releaseId}  ${r.status.toLowerCase()}  ${r.stage ?? '-'}${weight}  ${r.outcome ?? '-'}  ${r.version ?? ''}  ${r.startTime}`);
+      }
+    });
+
+  for (const kind of ['approve', 'reject'] as const) {
+    program
+      .command(kind)
+      .description(kind === 'approve' ? 'approve the pending gate of a release' : 'reject the pending gate; the release rolls back')
+      .argument('<id>', 'release ID')
+      .requiredOption('--as <user>', 'your Shipyard identity (must be an approver of the gate)')
+      .option('--comment <text>', 'recorded in history and status')
+      .option('--gate <gate>', 'the gate you mean; refused if another gate is pending')
+      .action(async (id, opts) => {
+        const c = await getClient();
+        const request = { approver: opts.as, comment: opts.comment, gate: opts.gate, via: 'cli' };
+        const reply = kind === 'approve' ? await c.approve(id, request) : await c.reject(id, request);
+        if (json) return printJson(reply);
+        print(`${reply.gate} ${reply.decision} by ${opts.as} (${reply.approvals}/${reply.required} approvals${reply.closed ? ', gate closed' : ''})`);
+      });
+  }
+
+  for (const kind of ['abort', 'pause', 'resume'] as const) {
+    const descriptions = {
+      abort: 'stop the release now and roll back',
+      pause: 'hold the release at the next step boundary',
+      resume: 'continue a paused release, or end a canary pause step without duration',
+    };
+    program
+      .command(kind)
+      .description(descriptions[kind])
+      .argument('<id>', 'release ID')
+      .option('--as <user>', 'who is asking', defaultIdentity())
+      .option('--reason <text>')
+      .action(async (id, opts) => {
+        const c = await getClient();
+        await c[kind](id, opts.as, opts.reason);
+        if (json) return printJson({ releaseId: id, signal: kind, by: opts.as });
+        print(`${kind} sent to ${id}`);
+      });
+  }
+
+  program
+    .command('history')
+    .description('the events of a release, as the Temporal UI shows them')
+    .argument('<id>', 'release ID')
+    .action(async (id) => {
+      const events = await (await getClient()).history(id);
+      if (json) return printJson(events);
+      for (const e of events) {
+        const time = e.eventTime?.seconds ? new Date(Number(e.eventTime.seconds) * 1000).toISOString() : '';
+        print(`${String(e.eventId).padStart(4)}  ${time}  ${describeEvent(e)}`);
+      }
+    });
+
+  const specCmd = program.command('spec').description('release spec tools');
+  specCmd
+    .command('validate')
+    .description('check a release spec and print it with defaults applied')
+    .argument('<file>')
+    .action((file) => {
+      const spec = loadSpecFile(file);
+      if (json) printJson(spec);
+      else print(`${file}: valid (${spec.service}, environments ${spec.environments.map((e) => e.name).join(', ')})`);
+    });
+  specCmd
+    .command('schema')
+    .description('print the JSON Schema of the release spec')
+    .action(() => io.out(releaseSpecJsonSchema()));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    exitCode = report(err, json, io);
+  } finally {
+    await client?.close().catch(() => undefined);
+  }
+  return exitCode;
+}
+
+async function follow(c: ShipyardClient, id: string, json: boolean, io: Io, started?: object): Promise<number> {
+  const printer = new ProgressPrinter((line) => io.err(`${line}\n`));
+  const final: FinalState = await c.wait(id, json ? undefined : (s) => printer.update(s));
+  const code = exitCodeForOutcome(final.outcome);
+  if (json) {
+    io.out(`${JSON.stringify({ ...started, releaseId: id, outcome: final.outcome, exitCode: code, message: final.message, status: final.status }, null, 2)}\n`);
+  } else {
+    io.err(`release ${final.outcome}${final.message ? `: ${final.message}` : ''}\n  ${c.url(id)}\n`);
+  }
+  return code;
+}
+
+function report(err: unknown, json: boolean, io: Io): number {
+  let code: number = EXIT.error;
+  let message = err instanceof Error ? err.message : String(err);
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.succeeded;
+    // commander already printed the message
+    if (json) io.out(`${JSON.stringify({ error: message, exitCode: EXIT.usage })}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof SpecError || err instanceof ConfigError) code = EXIT.usage;
+  else if (err instanceof ShipyardUsageError) code = err.kind === 'not-found' ? EXIT.notFound : err.kind === 'refused' ? EXIT.refused : EXIT.usage;
+  else if (isConnectionError(err)) message = `cannot reach Temporal (${message}); is it running? (npm start, or set TEMPORAL_ADDRESS)`;
+  if (json) io.out(`${JSON.stringify({ error: message, exitCode: code })}\n`);
+  else io.err(`shipyard: ${message}\n`);
+  return code;
+}
+
+function isConnectionError(err: unknown): boolean {
+  const text = String((err as Error)?.message ?? err);
+  return /ECONNREFUSED|UNAVAILABLE|failed to connect|Connection refused|deadline exceeded|tcp connect error/i.test(text);
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new CommanderError(EXIT.usage, 'shipyard.invalidArgument', `${flag} must be a positive integer`);
+  return n;
+}
+
+/** One line per history event: its type and the interesting part of its attributes. */
+function describeEvent(e: Record<string, any>): string {
+  const type = String(e.eventType ?? '').replace(/^EVENT_TYPE_/, '');
+  const attrs =
+    e.activityTaskScheduledEventAttributes?.activityType?.name ??
+    e.timerStartedEventAttributes?.timerId ??
+    e.workflowExecutionSignaledEventAttributes?.signalName ??
+    e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ??
+    e.activityTaskFailedEventAttributes?.failure?.message ??
+    e.workflowExecutionFailedEventAttributes?.failure?.message ??
+    '';
+  return `${type}${attrs ? `  ${attrs}` : ''}`;
+}
+
+const isMain = (() => {
+  try {
+    return realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+})();
+
+if (isMain) {
+  run(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,352 @@
+// The typed client API: what the CLI, the gateway and Jenkins (through the CLI) use to start,
+// inspect and steer releases.
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import type { ReleaseSpec } from '../spec/schema.js';
+import { releaseUrl, temporalSettings, type TemporalSettings } from '../config/temporal.js';
+import {
+  abortSignal,
+  approveUpdate,
+  pauseSignal,
+  rejectUpdate,
+  RELEASE_FAILURE_TYPES,
+  resumeSignal,
+  statusQuery,
+  TASK_QUEUES,
+} from '../workflows/messages.js';
+import { SA } from '../workflows/search-attributes.js';
+import type {
+  ApprovalReply,
+  ApprovalRequest,
+  Outcome,
+  ReleaseInput,
+  ReleaseStatus,
+  Trigger,
+} from '../workflows/types.js';
+import { releaseId, validateCommit } from './release-id.js';
+import { ShipyardUsageError } from './errors.js';
+
+export { releaseId } from './release-id.js';
+export { ShipyardUsageError } from './errors.js';
+export type { ReleaseStatus, Outcome, Trigger, ApprovalReply };
+
+export interface StartReleaseOptions {
+  spec: ReleaseSpec;
+  commit: string;
+  version?: string;
+  environments?: string[];
+  trigger: Trigger;
+  /** Start a new attempt when an earlier release of this commit failed (not when it succeeded). */
+  retryFailed?: boolean;
+  /** Task queues for this release's workflow and activities (dedicated worker pools); defaults to TASK_QUEUES. */
+  taskQueues?: { orchestrator?: string; build?: string; deploy?: string };
+}
+
+export interface StartedRelease {
+  releaseId: string;
+  runId: string;
+  /** False when the release already existed and this call attached to it. */
+  started: boolean;
+  url: string;
+}
+
+export interface ReleaseSummary {
+  releaseId: string;
+  runId: string;
+  status: string;
+  service?: string;
+  environment?: string;
+  version?: string;
+  commit?: string;
+  stage?: string;
+  canaryWeight?: number;
+  outcome?: string;
+  trigger?: string;
+  startTime: string;
+  closeTime?: string;
+  url: string;
+}
+
+export interface ListFilter {
+  service?: string;
+  stage?: string;
+  environment?: string;
+  outcome?: string;
+  running?: boolean;
+  limit?: number;
+}
+
+export interface FinalState {
+  outcome: Outcome | 'canceled' | 'terminated' | 'timed-out';
+  status: ReleaseStatus | null;
+  message?: string;
+}
+
+const KEYWORD = /^[A-Za-z0-9._\/:+-]{1,200}$/;
+
+export class ShipyardClient {
+  constructor(
+    readonly client: Client,
+    readonly settings: TemporalSettings,
+  ) {}
+
+  static async connect(settings: TemporalSettings = temporalSettings()): Promise<ShipyardClient> {
+    const connection = await Connection.connect({
+      address: settings.address,
+      tls: settings.tls,
+      apiKey: settings.apiKey,
+      connectTimeout: '10s',
+    });
+    return new ShipyardClient(new Client({ connection, namespace: settings.namespace }), settings);
+  }
+
+  async close(): Promise<void> {
+    await this.client.connection.close();
+  }
+
+  url(id: string): string {
+    return releaseUrl(this.settings, id);
+  }
+
+  /**
+   * Starts a release, or attaches to the one with the same ID (service, environments, commit):
+   * a redelivered webhook or a re-run Jenkins job never starts a second release.
+   */
+  async start(opts: StartReleaseOptions): Promise<StartedRelease> {
+    validateCommit(opts.commit);
+    const known = opts.spec.environments.map((e) => e.name);
+    const unknown = (opts.environments ?? []).filter((e) => !known.includes(e));
+    if (unknown.length) {
+      throw new ShipyardUsageError(`unknown environment(s) ${unknown.join(', ')}; the spec has ${known.join(', ')}`);
+    }
+    const environments = known.filter((e) => !opts.environments?.length || opts.environments.includes(e));
+    const id = releaseId(opts.spec.service, opts.environments?.length ? environments : [], opts.commit);
+    const version = opts.version ?? opts.commit.slice(0, 12);
+    if (!KEYWORD.test(version)) throw new ShipyardUsageError(`version '${version}' has characters a tag cannot hold`);
+    const input: ReleaseInput = {
+      spec: opts.spec,
+      commit: opts.commit,
+      version,
+      environments: opts.environments?.length ? environments : undefined,
+      trigger: opts.trigger,
+      taskQueues: opts.taskQueues?.build || opts.taskQueues?.deploy ? { build: opts.taskQueues.build, deploy: opts.taskQueues.deploy } : undefined,
+    };
+    try {
+      const handle = await this.client.workflow.start('releaseWorkflow', {
+        workflowId: id,
+        taskQueue: opts.taskQueues?.orchestrator ?? TASK_QUEUES.orchestrator,
+        args: [input],
+        // A running release with this ID: the start fails and we attach below (we know we did not start it).
+        workflowIdConflictPolicy: 'FAIL',
+        // A finished one: attach too, unless asked to retry a release that did not succeed.
+        workflowIdReusePolicy: opts.retryFailed ? 'ALLOW_DUPLICATE_FAILED_ONLY' : 'REJECT_DUPLICATE',
+        typedSearchAttributes: new TypedSearchAttributes([
+          { key: SA.service, value: opts.spec.service },
+          { key: SA.environment, value: environments[0] },
+          { key: SA.version, value: version },
+          { key: SA.commit, value: opts.commit },
+          { key: SA.stage, value: 'queued' },
+          { key: SA.outcome, value: 'running' },
+          { key: SA.trigger, value: opts.trigger.kind },
+          { key: SA.canaryWeight, value: 0 },
+        ]),
+        memo: { environments, triggeredBy: opts.trigger.by, ref: opts.trigger.ref ?? null },
+      });
+      return { releaseId: id, runId: handle.firstExecutionRunId, started: true, url: this.url(id) };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const existing = await this.client.workflow.getHandle(id).describe();
+      return { releaseId: id, runId: existing.runId, started: false, url: this.url(id) };
+    }
+  }
+
+  private handle(id: string): WorkflowHandle {
+    return this.client.workflow.getHandle(id);
+  }
+
+  async describe(id: string): Promise<WorkflowExecutionDescription> {
+    try {
+      return await this.handle(id).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ShipyardUsageError(`no release with ID ${id}`, 'not-found');
+      throw err;
+    }
+  }
+
+  /** The live status of a running release, or the final one of a finished release. */
+  async status(id: string): Promise<ReleaseStatus> {
+    const description = await this.describe(id);
+    if (description.status.name === 'RUNNING') return this.handle(id).query(statusQuery);
+    const final = await this.final(id, description);
+    if (final.status) return final.status;
+    return this.handle(id).query(statusQuery);
+  }
+
+  /** How a finished release ended, from its result or its failure details (no worker needed). */
+  async final(id: string, description?: WorkflowExecutionDescription): Promise<FinalState> {
+    const d = description ?? (await this.describe(id));
+    const handle = this.client.workflow.getHandle(id, d.runId);
+    try {
+      const status = (await handle.result()) as ReleaseStatus;
+      return { outcome: 'succeeded', status };
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      const cause = err.cause;
+      if (cause instanceof ApplicationFailure) {
+        const entry = Object.entries(RELEASE_FAILURE_TYPES).find(([, type]) => type === cause.type);
+        const status = (cause.details?.[0] as ReleaseStatus | undefined) ?? null;
+        if (entry) return { outcome: entry[0] as Outcome, status, message: cause.message };
+        return { outcome: 'failed', status, message: cause.message };
+      }
+      const name = d.status.name;
+      const outcome = name === 'CANCELLED' ? 'canceled' : name === 'TERMINATED' ? 'terminated' : name === 'TIMED_OUT' ? 'timed-out' : 'failed';
+      return { outcome, status: null, message: cause?.message ?? err.message };
+    }
+  }
+
+  /** Waits for the release to finish, calling `onStatus` whenever the status changes. */
+  async wait(id: string, onStatus?: (s: ReleaseStatus) => void, pollMs = 1000, reconnectMs = 5 * 60_000): Promise<FinalState> {
+    let last = '';
+    let unreachableSince: number | undefined;
+    for (;;) {
+      let d: WorkflowExecutionDescription;
+      try {
+        d = await this.describe(id);
+        unreachableSince = undefined;
+      } catch (err) {
+        // Temporal restarting: the release is durable, so keep waiting for a while before giving up.
+        if (err instanceof ShipyardUsageError) throw err;
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince > reconnectMs) throw err;
+        await new Promise((r) => setTimeout(r, pollMs));
+        continue;
+      }
+      if (d.status.name !== 'RUNNING') {
+        const final = await this.final(id, d);
+        if (final.status && onStatus && fingerprint(final.status) !== last) onStatus(final.status);
+        return final;
+      }
+      try {
+        const status = await this.handle(id).query(statusQuery);
+        const print = fingerprint(status);
+        if (print !== last) {
+          last = print;
+          onStatus?.(status);
+        }
+      } catch {
+        // No worker answering queries right now (restarting?); the release itself is durable. Keep waiting.
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  async approve(id: string, request: ApprovalRequest): Promise<ApprovalReply> {
+    return this.update(id, 'approve', request);
+  }
+
+  async reject(id: string, request: ApprovalRequest): Promise<ApprovalReply> {
+    return this.update(id, 'reject', request);
+  }
+
+  private async update(id: string, kind: 'approve' | 'reject', request: ApprovalRequest): Promise<ApprovalReply> {
+    await this.requireRunning(id);
+    try {
+      return await this.handle(id).executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, { args: [request] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new ShipyardUsageError(`${kind} refused: ${err.cause?.message ?? err.message}`, 'refused');
+      }
+      throw err;
+    }
+  }
+
+  async abort(id: string, by: string, reason?: string): Promise<void> {
+    await this.requireRunning(id);
+    await this.handle(id).signal(abortSignal, { by, reason });
+  }
+
+  async pause(id: string, by: string, reason?: string): Promise<void> {
+    await this.requireRunning(id);
+    await this.handle(id).signal(pauseSignal, { by, reason });
+  }
+
+  async resume(id: string, by: string, reason?: string): Promise<void> {
+    await this.requireRunning(id);
+    await this.handle(id).signal(resumeSignal, { by, reason });
+  }
+
+  private async requireRunning(id: string): Promise<void> {
+    const d = await this.describe(id);
+    if (d.status.name !== 'RUNNING') throw new ShipyardUsageError(`release ${id} is not running (${d.status.name.toLowerCase()})`, 'refused');
+  }
+
+  /** Releases from visibility, filtered on Shipyard's search attributes; newest first. */
+  async list(filter: ListFilter = {}): Promise<ReleaseSummary[]> {
+    const clauses = ["WorkflowType = 'releaseWorkflow'"];
+    const eq = (attr: string, value: string | undefined) => {
+      if (value === undefined) return;
+      if (!KEYWORD.test(value)) throw new ShipyardUsageError(`filter value '${value}' has characters a filter cannot hold`);
+      clauses.push(`${attr} = '${value}'`);
+    };
+    eq(SA.service.name, filter.service);
+    eq(SA.stage.name, filter.stage);
+    eq(SA.environment.name, filter.environment);
+    eq(SA.outcome.name, filter.outcome);
+    if (filter.running) clauses.push("ExecutionStatus = 'Running'");
+    const limit = filter.limit ?? 50;
+    const out: ReleaseSummary[] = [];
+    for await (const w of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(limit, 100) })) {
+      const sa = w.typedSearchAttributes;
+      out.push({
+        releaseId: w.workflowId,
+        runId: w.runId,
+        status: w.status.name,
+        service: sa.get(SA.service),
+        environment: sa.get(SA.environment),
+        version: sa.get(SA.version),
+        commit: sa.get(SA.commit),
+        stage: sa.get(SA.stage),
+        canaryWeight: sa.get(SA.canaryWeight),
+        outcome: sa.get(SA.outcome),
+        trigger: sa.get(SA.trigger),
+        startTime: w.startTime.toISOString(),
+        closeTime: w.closeTime?.toISOString(),
+        url: this.url(w.workflowId),
+      });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** The release's history events (what the Temporal UI shows), newest last. */
+  async history(id: string) {
+    await this.describe(id);
+    const history = await this.handle(id).fetchHistory();
+    return history.events ?? [];
+  }
+}
+
+function fingerprint(s: ReleaseStatus): string {
+  return JSON.stringify([
+    s.stage,
+    s.environment,
+    s.outcome,
+    s.canary?.weight,
+    s.canary?.step,
+    s.approvals.pending?.gate,
+    s.approvals.decisions.length,
+    s.paused?.at,
+    s.policy?.waitingUntil,
+    s.metrics.length,
+    s.compensation.map((c) => c.status).join(),
+  ]);
+}

@@ -1,0 +1,64 @@
+// Where Temporal is, from the environment. Shared by workers, the CLI and the gateway.
+//   TEMPORAL_ADDRESS      host:port of the frontend (default 127.0.0.1:7233, the embedded dev server)
+//   TEMPORAL_NAMESPACE    namespace (default "default")
+//   TEMPORAL_API_KEY      API key (Temporal Cloud); turns TLS on
+//   TEMPORAL_TLS_CERT / TEMPORAL_TLS_KEY   client certificate and key files (mTLS)
+//   TEMPORAL_TLS_CA       CA bundle file for the server certificate
+//   TEMPORAL_TLS_SERVER_NAME  SNI / server name override
+//   TEMPORAL_TLS=true     TLS with the system CAs and no client certificate
+//   SHIPYARD_UI_URL       base URL of the Temporal UI for links (default http://localhost:8233)
+import { readFileSync } from 'node:fs';
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  apiKey?: string;
+  tls?: {
+    serverNameOverride?: string;
+    serverRootCACertificate?: Buffer;
+    clientCertPair?: { crt: Buffer; key: Buffer };
+  };
+  uiUrl: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function readFile(variable: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`${variable}=${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  const address = env.TEMPORAL_ADDRESS?.trim() || '127.0.0.1:7233';
+  if (!/^[^\s:/]+(:\d{1,5})?$/.test(address) && !/^\[[0-9a-f:]+\](:\d{1,5})?$/i.test(address)) {
+    throw new ConfigError(`TEMPORAL_ADDRESS='${address}' is not host:port`);
+  }
+  const settings: TemporalSettings = {
+    address,
+    namespace: env.TEMPORAL_NAMESPACE?.trim() || 'default',
+    uiUrl: (env.SHIPYARD_UI_URL?.trim() || 'http://localhost:8233').replace(/\/+$/, ''),
+  };
+  const cert = env.TEMPORAL_TLS_CERT;
+  const key = env.TEMPORAL_TLS_KEY;
+  if (Boolean(cert) !== Boolean(key)) throw new ConfigError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
+  const wantsTls = Boolean(cert || env.TEMPORAL_TLS_CA || env.TEMPORAL_API_KEY || env.TEMPORAL_TLS_SERVER_NAME) || env.TEMPORAL_TLS === 'true';
+  if (wantsTls) {
+    settings.tls = {
+      serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME || undefined,
+      serverRootCACertificate: env.TEMPORAL_TLS_CA ? readFile('TEMPORAL_TLS_CA', env.TEMPORAL_TLS_CA) : undefined,
+      clientCertPair: cert && key ? { crt: readFile('TEMPORAL_TLS_CERT', cert), key: readFile('TEMPORAL_TLS_KEY', key) } : undefined,
+    };
+  }
+  if (env.TEMPORAL_API_KEY) settings.apiKey = env.TEMPORAL_API_KEY;
+  return settings;
+}
+
+/** Link to a release in the Temporal UI. */
+export function releaseUrl(settings: Pick<TemporalSettings, 'uiUrl' | 'namespace'>, workflowId: string): string {
+  return `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

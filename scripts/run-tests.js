@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// `npm test`: every tier of Shipyard's tests against real components.
+//   unit         pure logic (spec, policy, analysis, approval rules), no servers
+//   integration  the real Temporal dev server (started here once for the run): workflows with mocked
+//                activities, the client, the CLI, crash safety
+//   replay       committed histories replayed against today's workflow code
+// Tools are built by scripts/tools.js when missing, never skipped. For quick local iteration a tier
+// may be left out with SHIPYARD_SKIP_TIERS=tier1,tier2; ignored under CI=true.
+// Extra arguments select test files: npm test -- test/unit/spec.test.ts
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDevServer } from './dev-server.js';
+import { ensureTool } from './tools.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const TIERS = [
+  { name: 'unit', dir: 'test/unit', tools: [] },
+  { name: 'integration', dir: 'test/integration', tools: ['temporal'], temporal: true },
+  { name: 'replay', dir: 'test/replay', tools: [] },
+];
+const log = (m) => console.log(`[shipyard test] ${m}`);
+
+function testFiles(dir) {
+  const abs = join(root, 'dist', dir);
+  if (!existsSync(abs)) return [];
+  const out = [];
+  for (const entry of readdirSync(abs)) {
+    const p = join(abs, entry);
+    if (statSync(p).isDirectory()) out.push(...testFiles(join(dir, entry)));
+    else if (entry.endsWith('.test.js')) out.push(p);
+  }
+  return out.sort();
+}
+
+async function main() {
+  const ci = process.env.CI === 'true';
+  const skip = new Set((process.env.SHIPYARD_SKIP_TIERS || '').split(',').map((s) => s.trim()).filter(Boolean));
+  if (skip.size && ci) {
+    log(`CI=true: ignoring SHIPYARD_SKIP_TIERS=${[...skip].join(',')}; every tier runs`);
+    skip.clear();
+  }
+  const selected = process.argv.slice(2).map((a) => join(root, 'dist', a.replace(/^dist\//, '').replace(/\.ts$/, '.js')));
+  const tiers = TIERS.filter((t) => {
+    if (skip.has(t.name)) {
+      log(`tier ${t.name}: SKIPPED by SHIPYARD_SKIP_TIERS (local opt-out; CI runs it)`);
+      return false;
+    }
+    return true;
+  });
+  const files = tiers.flatMap((t) => testFiles(t.dir).map((f) => ({ tier: t, file: f }))).filter((f) => !selected.length || selected.includes(f.file));
+  if (!files.length) throw new Error(selected.length ? `no compiled test matches ${process.argv.slice(2).join(' ')}` : 'no tests found; did the build run?');
+  const needed = new Set(files.flatMap((f) => f.tier.tools));
+  for (const tool of needed) {
+    const started = Date.now();
+    const paths = await ensureTool(tool);
+    log(`tool ${tool}: ${Object.values(paths).join(', ')} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  }
+
+  const env = { ...process.env, SHIPYARD_TEST: '1' };
+  let server;
+  if (files.some((f) => f.tier.temporal)) {
+    const started = Date.now();
+    server = await startDevServer({ logFile: join(root, '.data', 'test-temporal.log') });
+    env.TEMPORAL_ADDRESS = server.address;
+    env.TEMPORAL_NAMESPACE = 'default';
+    log(`Temporal dev server on ${server.address} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  }
+  for (const t of tiers) {
+    const n = files.filter((f) => f.tier === t).length;
+    if (n) log(`tier ${t.name}: ${n} file(s)`);
+  }
+  const args = [
+    '--enable-source-maps',
+    '--test',
+    `--test-concurrency=${process.env.SHIPYARD_TEST_CONCURRENCY || 2}`,
+    '--test-timeout=600000',
+    '--test-reporter=spec',
+    ...files.map((f) => relative(root, f.file)),
+  ];
+  const started = Date.now();
+  const code = await new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
+    const forward = (sig) => child.kill(sig);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
+  });
+  if (server) await server.stop();
+  log(`${code === 0 ? 'PASSED' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  process.exit(code);
+}
+
+main().catch((err) => {
+  console.error(`[shipyard test] ${err.stack || err.message}`);
+  process.exit(1);
+});

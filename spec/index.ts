@@ -1,0 +1,3 @@
+export * from './schema.js';
+export * from './duration.js';
+export { parseSpec, loadSpecFile, validateSpec, SpecError, formatPath, type SpecIssue } from './load.js';

@@ -1,0 +1,100 @@
+// Loading a release spec from YAML: parse, validate, apply defaults, and say exactly what is wrong.
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import type { z } from 'zod';
+import { ReleaseSpecSchema, type ReleaseSpec } from './schema.js';
+
+export interface SpecIssue {
+  /** Field path such as environments[1].canary.steps[2].setWeight ("" for the document). */
+  path: string;
+  message: string;
+  /** 1-based position in the YAML source, when known. */
+  line?: number;
+  column?: number;
+}
+
+/** A spec that cannot be used. Its message lists every issue, one per line, each naming its field. */
+export class SpecError extends Error {
+  readonly issues: SpecIssue[];
+  constructor(source: string, issues: SpecIssue[]) {
+    const lines = issues.map((i) => {
+      const where = i.line ? `${source}:${i.line}:${i.column}` : source;
+      return `  ${where}: ${i.path || '(document)'}: ${i.message}`;
+    });
+    super(`invalid release spec (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+    this.name = 'SpecError';
+    this.issues = issues;
+  }
+}
+
+/** Largest spec accepted; a release spec is a page of YAML, not a data file. */
+export const MAX_SPEC_BYTES = 256 * 1024;
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => {
+    if (typeof key === 'number') return `${out}[${key}]`;
+    return out ? `${out}.${String(key)}` : String(key);
+  }, '');
+}
+
+/** Parses and validates a spec from YAML (or JSON) text. `source` names it in errors. */
+export function parseSpec(text: string, source = 'spec'): ReleaseSpec {
+  if (Buffer.byteLength(text) > MAX_SPEC_BYTES) {
+    throw new SpecError(source, [{ path: '', message: `spec is larger than ${MAX_SPEC_BYTES} bytes` }]);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new SpecError(
+      source,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return { path: '', message: `YAML: ${e.message.split('\n')[0]}`, line: pos?.line, column: pos?.col };
+      }),
+    );
+  }
+  const data = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new SpecError(source, [{ path: '', message: 'a release spec is a YAML mapping (service:, source:, environments:, ...)' }]);
+  }
+  return validateSpec(data, source, (path) => {
+    // Point at the deepest node of the path that exists in the document.
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n) as unknown[], true);
+      if (isNode(node) && node.range) {
+        const pos = lineCounter.linePos(node.range[0]);
+        return { line: pos.line, column: pos.col };
+      }
+    }
+    return {};
+  });
+}
+
+/** Validates an already-parsed object (for specs that arrive as JSON, e.g. from the gateway). */
+export function validateSpec(
+  data: unknown,
+  source = 'spec',
+  locate: (path: PropertyKey[]) => { line?: number; column?: number } = () => ({}),
+): ReleaseSpec {
+  const result = ReleaseSpecSchema.safeParse(data);
+  if (result.success) return result.data;
+  throw new SpecError(source, result.error.issues.map((issue) => toSpecIssue(issue, locate)));
+}
+
+function toSpecIssue(issue: z.core.$ZodIssue, locate: (path: PropertyKey[]) => { line?: number; column?: number }): SpecIssue {
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (issue.code === 'invalid_type' && message.includes('received undefined')) message = 'is required';
+  const path = issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path;
+  return { path: formatPath(issue.path), message, ...locate(path) };
+}
+
+export function loadSpecFile(path: string): ReleaseSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SpecError(path, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+  }
+  return parseSpec(text, path);
+}

@@ -1,0 +1,344 @@
+// The release spec: the one document that says how a service is built, deployed and promoted.
+// This zod schema is the truth; DESIGN.md has a sketch and README.md the reference.
+import { z } from 'zod';
+import { isDuration, parseDuration } from './duration.js';
+
+const duration = z
+  .string()
+  .refine(isDuration, { message: 'must be a duration with a unit, e.g. 500ms, 30s, 5m, 1h30m, 2d' })
+  .describe('A duration: a number with a unit (ms, s, m, h, d), parts may be combined: 1h30m');
+
+const dnsLabel = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and dashes (a DNS label)');
+
+/** GOOS/GOARCH with an optional variant (GOARM/GOAMD64), e.g. linux/arm/v7. */
+const platform = z
+  .string()
+  .regex(/^[a-z0-9]+\/[a-z0-9]+(\/v?[0-9a-z]+)?$/, 'must be os/arch or os/arch/variant, e.g. linux/amd64, linux/arm/v7');
+
+const weight = z.number().int('must be a whole number').min(0, 'must be 0..100').max(100, 'must be 0..100');
+
+/** Who may approve, and how. Used by environments and by canary approval steps. */
+const approvalFields = {
+  approvers: z
+    .array(z.string().min(1))
+    .min(1, 'list at least one approver; an approval anyone can give is no approval')
+    .describe('Shipyard identities allowed to approve or reject'),
+  required: z.number().int().min(1).default(1).describe('Distinct approvals needed'),
+  timeout: duration.default('24h').describe('No decision within this time rejects the release'),
+  fourEyes: z.boolean().default(false).describe('The person who triggered the release may not approve it'),
+};
+export const ApprovalSchema = z
+  .strictObject(approvalFields)
+  .refine((a) => a.required <= a.approvers.length, {
+    path: ['required'],
+    message: 'needs more approvals than it lists approvers',
+  });
+
+/** A canary approval step; unset fields come from the environment's approval. */
+const ApprovalStepSchema = z.strictObject({
+  approvers: approvalFields.approvers.optional(),
+  required: z.number().int().min(1).optional(),
+  timeout: duration.optional(),
+  fourEyes: z.boolean().optional(),
+});
+
+const HelmDeploySchema = z.strictObject({
+  chart: z.string().min(1).describe('Chart path (relative to the spec file), repo/chart, or oci:// reference'),
+  release: dnsLabel.describe('Helm release name'),
+  namespace: dnsLabel.default('default'),
+  timeout: duration.default('5m').describe('helm --timeout: how long --wait may take'),
+  values: z.record(z.string(), z.unknown()).default({}).describe('Values passed to the chart'),
+  valuesFiles: z.array(z.string()).default([]),
+  imageValues: z
+    .strictObject({
+      repository: z.string().default('image.repository'),
+      tag: z.string().default('image.tag'),
+      digest: z.string().optional(),
+    })
+    .default({ repository: 'image.repository', tag: 'image.tag' })
+    .describe('Where in the values the built image goes (dotted paths)'),
+  kubeContext: z.string().optional(),
+});
+
+const GitOpsDeploySchema = z.strictObject({
+  repo: z.string().min(1).describe('Config repository URL or path'),
+  branch: z.string().min(1).default('main'),
+  valuesFile: z.string().min(1).describe('Values file inside the config repo'),
+  imageTagPath: z.string().min(1).default('image.tag').describe('Dotted path of the image tag in the values file'),
+  argocd: z
+    .strictObject({
+      application: z.string().min(1),
+      namespace: z.string().default('argocd'),
+    })
+    .optional()
+    .describe('Wait for this Argo CD Application to be Synced and Healthy'),
+  timeout: duration.default('10m').describe('How long the cluster may take to reflect the change'),
+});
+
+const DeploySchema = z
+  .strictObject({ helm: HelmDeploySchema.optional(), gitops: GitOpsDeploySchema.optional() })
+  .superRefine((deploy, ctx) => {
+    const kinds = [deploy.helm && 'helm', deploy.gitops && 'gitops'].filter(Boolean);
+    if (kinds.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `needs exactly one of helm, gitops (found ${kinds.length ? kinds.join(', ') : 'none'})` });
+    }
+  });
+
+const HealthSchema = z.strictObject({
+  timeout: duration.default('5m').describe('How long the rollout may take to become ready'),
+  deployment: z.string().optional().describe('Deployment to watch; defaults to the helm release, else the service name'),
+  namespace: dnsLabel.optional().describe("Defaults to the helm deploy's namespace, else default"),
+});
+
+const IstioRouterSchema = z.strictObject({
+  virtualService: dnsLabel,
+  namespace: dnsLabel.optional().describe("Defaults to the deploy's namespace"),
+  route: z.string().optional().describe('Name of the HTTP route to shift; the first route when unset'),
+  host: z.string().optional().describe('Destination host; the VirtualService host when unset'),
+  stableSubset: z.string().default('stable'),
+  canarySubset: z.string().default('canary'),
+});
+const RouterSchema = z.strictObject({ istio: IstioRouterSchema });
+
+const MetricSchema = z
+  .strictObject({
+    name: dnsLabel,
+    prometheus: z.strictObject({
+      query: z.string().min(1).describe('PromQL returning one sample'),
+      address: z.string().optional().describe('Prometheus base URL; PROMETHEUS_URL when unset'),
+    }),
+    thresholdRange: z
+      .strictObject({ min: z.number().optional(), max: z.number().optional() })
+      .refine((r) => r.min !== undefined || r.max !== undefined, { message: 'set min, max or both' })
+      .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, { message: 'min must be <= max' }),
+    interval: duration.default('30s').describe('Time between measurements'),
+    count: z.number().int().min(1).default(1).describe('Measurements per analysis'),
+    failureLimit: z.number().int().min(0).default(0).describe('Failed measurements tolerated'),
+    consecutiveErrorLimit: z.number().int().min(0).default(4).describe('Query errors in a row tolerated'),
+    inconclusive: z
+      .enum(['fail', 'pass', 'ignore'])
+      .default('fail')
+      .describe('What a measurement with no data counts as'),
+    dryRun: z.boolean().default(false).describe('Record the measurement but never fail on it'),
+  });
+export type MetricSpec = z.output<typeof MetricSchema>;
+
+const PauseSchema = z.union([duration, z.strictObject({ duration: duration.optional() })]);
+
+const StepSchema = z
+  .strictObject({
+    setWeight: weight.optional().describe('Percent of traffic to the canary'),
+    pause: PauseSchema.optional().describe('A duration, or {} to wait for a resume signal'),
+    analysis: z
+      .strictObject({
+        metrics: z.array(z.string()).min(1),
+        background: z.boolean().default(false).describe('Keep measuring across the following steps'),
+      })
+      .optional(),
+    approval: ApprovalStepSchema.optional(),
+  })
+  .superRefine((step, ctx) => {
+    const keys = Object.keys(step).filter((k) => (step as Record<string, unknown>)[k] !== undefined);
+    if (keys.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a step has exactly one of setWeight, pause, analysis, approval (found ${keys.length ? keys.join(', ') : 'none'})`,
+      });
+    }
+  })
+  .transform((step): CanaryStep => {
+    if (step.setWeight !== undefined) return { setWeight: step.setWeight };
+    if (step.pause !== undefined) return { pause: typeof step.pause === 'string' ? { duration: step.pause } : step.pause };
+    if (step.analysis !== undefined) return { analysis: step.analysis };
+    return { approval: step.approval ?? {} };
+  });
+
+export type CanaryStep =
+  | { setWeight: number }
+  | { pause: { duration?: string } }
+  | { analysis: { metrics: string[]; background: boolean } }
+  | { approval: { approvers?: string[]; required?: number; timeout?: string; fourEyes?: boolean } };
+
+const CanarySchema = z.strictObject({
+  router: RouterSchema,
+  steps: z.array(StepSchema).min(1),
+  metrics: z.array(MetricSchema).default([]),
+});
+
+const EnvironmentSchema = z.strictObject({
+  name: dnsLabel,
+  approval: ApprovalSchema.optional().describe('People who must approve before this environment is deployed'),
+  deploy: DeploySchema,
+  health: HealthSchema.default({ timeout: '5m' }),
+  canary: CanarySchema.optional(),
+});
+
+const DenyWindowSchema = z.strictObject({
+  cron: z
+    .string()
+    .regex(/^\S+(\s+\S+){4}$/, 'must be a 5-field cron expression: minute hour day-of-month month day-of-week')
+    .describe('When the window opens'),
+  duration: duration.describe('How long the window stays closed to deploys'),
+  timezone: z.string().default('UTC').describe('IANA time zone of the cron expression'),
+  reason: z.string().default('deploy window closed'),
+});
+
+const PolicySchema = z.strictObject({
+  denyWindows: z.array(DenyWindowSchema).default([]),
+  onDenyWindow: z.enum(['wait', 'fail']).default('wait').describe('Wait for the window to end, or fail the release'),
+});
+
+export const NOTIFY_EVENTS = [
+  'started',
+  'waiting-approval',
+  'deployed',
+  'health-degraded',
+  'canary-step',
+  'succeeded',
+  'failed',
+  'rolled-back',
+] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable, not the secret itself');
+
+const NotifySchema = z
+  .strictObject({
+    feishu: z.strictObject({ webhookEnv: envName, secretEnv: envName.optional() }).optional(),
+    dingtalk: z.strictObject({ webhookEnv: envName, secretEnv: envName.optional() }).optional(),
+    slack: z.strictObject({ webhookEnv: envName }).optional(),
+    webhook: z.strictObject({ urlEnv: envName }).optional(),
+    email: z.strictObject({ to: z.array(z.string().email()).min(1), smtpUrlEnv: envName }).optional(),
+    on: z.array(z.enum(NOTIFY_EVENTS)).default([...NOTIFY_EVENTS]),
+  })
+  .superRefine((n, ctx) => {
+    const kinds = ['feishu', 'dingtalk', 'slack', 'webhook', 'email'].filter((k) => (n as Record<string, unknown>)[k]);
+    if (kinds.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `needs exactly one channel of feishu, dingtalk, slack, webhook, email (found ${kinds.length})` });
+    }
+  });
+
+const JiraSchema = z.strictObject({
+  baseUrl: z.string().url(),
+  issueFromCommit: z.boolean().default(true),
+  transition: z.string().optional(),
+  credentialsEnv: envName.default('JIRA_TOKEN'),
+});
+
+export const ReleaseSpecSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    service: dnsLabel.describe('Service name; part of the release ID'),
+    source: z.strictObject({
+      repo: z.string().min(1).describe('Git URL or path of the service source'),
+      goPackage: z.string().min(1).default('.').describe('Go package to build, e.g. ./cmd/server'),
+    }),
+    build: z
+      .strictObject({
+        targets: z.array(platform).min(1).default(['linux/amd64']),
+        test: z.boolean().default(true).describe('go test -race ./... before building'),
+        vet: z.boolean().default(true),
+        ldflags: z.string().default('-s -w'),
+        versionVariable: z.string().optional().describe('Go variable set to the version with -X, e.g. main.version'),
+      })
+      .optional(),
+    image: z
+      .strictObject({
+        repository: z.string().min(1),
+        platforms: z.array(platform).min(1).default(['linux/amd64']),
+        base: z.string().default('scratch'),
+      })
+      .optional(),
+    environments: z.array(EnvironmentSchema).min(1, 'list at least one environment'),
+    policy: PolicySchema.default({ denyWindows: [], onDenyWindow: 'wait' }),
+    notify: z.array(NotifySchema).default([]),
+    jira: JiraSchema.optional(),
+    rollback: z
+      .strictObject({
+        scope: z
+          .enum(['environment', 'release'])
+          .default('environment')
+          .describe('environment: undo only the failing environment; release: undo every environment of this release'),
+      })
+      .default({ scope: 'environment' }),
+  })
+  .superRefine((spec, ctx) => {
+    const seen = new Set<string>();
+    spec.environments.forEach((env, i) => {
+      if (seen.has(env.name)) ctx.addIssue({ code: 'custom', path: ['environments', i, 'name'], message: `duplicate environment '${env.name}'` });
+      seen.add(env.name);
+      if (env.canary) checkCanary(env, i, ctx);
+    });
+    if (spec.image && spec.build) {
+      spec.image.platforms.forEach((p, i) => {
+        if (!spec.build!.targets.includes(p)) {
+          ctx.addIssue({ code: 'custom', path: ['image', 'platforms', i], message: `platform ${p} is not among build.targets` });
+        }
+      });
+    }
+    if (spec.image && !spec.build) {
+      ctx.addIssue({ code: 'custom', path: ['image'], message: 'an image needs a build section to produce its binaries' });
+    }
+  });
+
+type EnvironmentOut = z.output<typeof EnvironmentSchema>;
+
+function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx) {
+  const canary = env.canary!;
+  const base = ['environments', envIndex, 'canary'];
+  const names = new Set<string>();
+  canary.metrics.forEach((m, i) => {
+    if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: [...base, 'metrics', i, 'name'], message: `duplicate metric '${m.name}'` });
+    names.add(m.name);
+    if (parseDuration(m.interval) < 1000) {
+      ctx.addIssue({ code: 'custom', path: [...base, 'metrics', i, 'interval'], message: 'must be at least 1s' });
+    }
+  });
+  let lastWeight = 0;
+  canary.steps.forEach((step, i) => {
+    const path = [...base, 'steps', i];
+    if ('setWeight' in step) {
+      if (step.setWeight < lastWeight) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'setWeight'], message: `weights must not decrease (${lastWeight} -> ${step.setWeight})` });
+      }
+      lastWeight = step.setWeight;
+    } else if ('analysis' in step) {
+      step.analysis.metrics.forEach((name, j) => {
+        if (!names.has(name)) {
+          const known = [...names].join(', ') || 'none defined';
+          ctx.addIssue({ code: 'custom', path: [...path, 'analysis', 'metrics', j], message: `unknown metric '${name}' (canary.metrics has: ${known})` });
+        }
+      });
+    } else if ('approval' in step) {
+      if (!step.approval.approvers && !env.approval) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'approval', 'approvers'],
+          message: 'an approval step needs approvers, here or in the environment approval',
+        });
+      }
+      const approvers = step.approval.approvers ?? env.approval?.approvers ?? [];
+      const required = step.approval.required ?? env.approval?.required ?? 1;
+      if (approvers.length > 0 && required > approvers.length) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'approval', 'required'], message: `needs ${required} approvals but lists ${approvers.length} approvers` });
+      }
+    }
+  });
+}
+
+export type ReleaseSpec = z.output<typeof ReleaseSpecSchema>;
+export type ReleaseSpecInput = z.input<typeof ReleaseSpecSchema>;
+export type EnvironmentSpec = ReleaseSpec['environments'][number];
+export type HelmDeploySpec = z.output<typeof HelmDeploySchema>;
+export type GitOpsDeploySpec = z.output<typeof GitOpsDeploySchema>;
+export type RouterSpec = z.output<typeof RouterSchema>;
+export type CanarySpec = z.output<typeof CanarySchema>;
+export type ApprovalSpec = z.output<typeof ApprovalSchema>;
+export type DenyWindowSpec = z.output<typeof DenyWindowSchema>;
+export type PolicySpec = z.output<typeof PolicySchema>;
+export type NotifySpec = z.output<typeof NotifySchema>;
+export type JiraSpec = z.output<typeof JiraSchema>;

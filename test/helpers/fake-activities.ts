@@ -1,0 +1,171 @@
+// MOCKED activities for workflow-logic tests (the SDK's recommended way to test workflows): an
+// in-memory model of the outside world that records every call. Adapter tests use the real tools.
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type {
+  BuildActivities,
+  DeployActivities,
+  IntegrationActivities,
+  RouteWeights,
+} from '../../activities/types.js';
+
+export interface Call {
+  name: string;
+  environment?: string;
+  detail?: unknown;
+}
+
+type FailureRule = { message: string; type?: string; nonRetryable?: boolean; remaining: number; environment?: string };
+
+export class FakeWorld {
+  readonly calls: Call[] = [];
+  /** helm release -> deployed revision. */
+  readonly helm = new Map<string, number>();
+  /** virtual service -> weights. */
+  readonly traffic = new Map<string, RouteWeights>();
+  /** metric name -> values returned in order (the last repeats); null = no data; 'error' = query error. */
+  readonly metricValues = new Map<string, (number | null | 'error')[]>();
+  readonly notifications: { event: string; key: string }[] = [];
+  private readonly failures = new Map<string, FailureRule[]>();
+  private readonly delays = new Map<string, number>();
+  private readonly metricCursor = new Map<string, number>();
+  private configCommits = 0;
+
+  /** Makes `activity` fail (non-retryable by default) `times` times, optionally only in one environment. */
+  fail(activity: string, message = `${activity} failed (injected)`, opts: { times?: number; retryable?: boolean; environment?: string; type?: string } = {}): this {
+    const rules = this.failures.get(activity) ?? [];
+    rules.push({ message, type: opts.type ?? 'InjectedFailure', nonRetryable: !opts.retryable, remaining: opts.times ?? Infinity, environment: opts.environment });
+    this.failures.set(activity, rules);
+    return this;
+  }
+
+  /** Makes `activity` take `ms` (heartbeating, honouring cancellation). */
+  delay(activity: string, ms: number): this {
+    this.delays.set(activity, ms);
+    return this;
+  }
+
+  metric(name: string, values: (number | null | 'error')[]): this {
+    this.metricValues.set(name, values);
+    return this;
+  }
+
+  names(filter?: (c: Call) => boolean): string[] {
+    return this.calls.filter(filter ?? (() => true)).map((c) => (c.environment ? `${c.name}@${c.environment}` : c.name));
+  }
+
+  /** The calls that are not reads, notifications or measurements: the side effects, in order. */
+  effects(): string[] {
+    const reads = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'notify', 'checkHealth', 'updateJira']);
+    return this.names((c) => !reads.has(c.name));
+  }
+
+  private async enter(name: string, environment: string | undefined, detail?: unknown): Promise<void> {
+    this.calls.push({ name, environment, detail });
+    const rule = (this.failures.get(name) ?? []).find((r) => r.remaining > 0 && (!r.environment || r.environment === environment));
+    const ms = this.delays.get(name);
+    if (ms) {
+      const ctx = Context.current();
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        ctx.heartbeat();
+        await Promise.race([new Promise((r) => setTimeout(r, 100)), ctx.cancelled]);
+      }
+    }
+    if (rule) {
+      rule.remaining--;
+      throw ApplicationFailure.create({ message: rule.message, type: rule.type, nonRetryable: rule.nonRetryable });
+    }
+  }
+
+  build(): BuildActivities {
+    return {
+      runTestGate: async (i) => {
+        await this.enter('runTestGate', undefined);
+        return { packages: 3, durationMs: 5 };
+      },
+      buildTarget: async (i) => {
+        await this.enter('buildTarget', undefined, i.target);
+        return { target: i.target, uri: `file:///fake/${i.commit}/${i.target}`, sha256: 'f'.repeat(64), size: 1024, cacheHit: false };
+      },
+      publishImage: async (i) => {
+        await this.enter('publishImage', undefined);
+        return { repository: i.repository, tag: i.version, digest: `sha256:${'a'.repeat(64)}`, platforms: i.platforms };
+      },
+    };
+  }
+
+  deploy(): DeployActivities & IntegrationActivities {
+    const vsKey = (i: { router: { istio: { virtualService: string } }; namespace: string }) => `${i.namespace}/${i.router.istio.virtualService}`;
+    return {
+      helmCurrentRevision: async (i) => {
+        await this.enter('helmCurrentRevision', i.environment);
+        return { release: i.helm.release, namespace: i.helm.namespace, revision: this.helm.get(`${i.helm.namespace}/${i.helm.release}`) ?? null };
+      },
+      helmDeploy: async (i) => {
+        await this.enter('helmDeploy', i.environment);
+        const key = `${i.helm.namespace}/${i.helm.release}`;
+        const revision = (this.helm.get(key) ?? 0) + 1;
+        this.helm.set(key, revision);
+        return { release: i.helm.release, namespace: i.helm.namespace, revision };
+      },
+      helmRollback: async (i) => {
+        await this.enter('helmRollback', i.environment, i.toRevision);
+        const key = `${i.helm.namespace}/${i.helm.release}`;
+        if (i.toRevision === null) this.helm.delete(key);
+        else this.helm.set(key, (this.helm.get(key) ?? 0) + 1);
+      },
+      gitopsUpdate: async (i) => {
+        await this.enter('gitopsUpdate', i.environment);
+        this.configCommits++;
+        return { repo: i.gitops.repo, branch: i.gitops.branch, commit: `c0ffee${this.configCommits}`.padEnd(40, '0'), previousTag: 'old' };
+      },
+      gitopsRevert: async (i) => {
+        await this.enter('gitopsRevert', i.environment);
+      },
+      checkHealth: async (i) => {
+        await this.enter('checkHealth', i.environment);
+        return { deployment: i.deployment, namespace: i.namespace, readyReplicas: 2, replicas: 2 };
+      },
+      getTrafficWeights: async (i) => {
+        await this.enter('getTrafficWeights', i.environment);
+        return this.traffic.get(vsKey(i)) ?? { stable: 100, canary: 0 };
+      },
+      setTrafficWeight: async (i) => {
+        await this.enter('setTrafficWeight', i.environment, i.weight);
+        const w = { stable: 100 - i.weight, canary: i.weight };
+        this.traffic.set(vsKey(i), w);
+        return w;
+      },
+      restoreTraffic: async (i) => {
+        await this.enter('restoreTraffic', i.environment, i.weights);
+        this.traffic.set(vsKey(i), i.weights);
+        return i.weights;
+      },
+      promoteCanary: async (i) => {
+        await this.enter('promoteCanary', i.environment);
+        this.traffic.set(vsKey(i), { stable: 100, canary: 0 });
+      },
+      measureMetric: async (i) => {
+        await this.enter('measureMetric', i.environment, i.metric.name);
+        const values = this.metricValues.get(i.metric.name) ?? [0];
+        const n = this.metricCursor.get(i.metric.name) ?? 0;
+        this.metricCursor.set(i.metric.name, n + 1);
+        const value = values[Math.min(n, values.length - 1)];
+        if (value === 'error') throw ApplicationFailure.retryable('prometheus: connection refused (injected)', 'MetricQueryError');
+        return { value };
+      },
+      notify: async (i) => {
+        await this.enter('notify', i.environment, i.event);
+        this.notifications.push({ event: i.event, key: i.idempotencyKey });
+      },
+      updateJira: async (i) => {
+        await this.enter('updateJira', i.environment, i.outcome);
+      },
+    };
+  }
+
+  activities() {
+    return { build: this.build(), deploy: this.deploy() };
+  }
+}

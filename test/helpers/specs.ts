@@ -1,0 +1,67 @@
+// Release specs for tests: real specs through the real validator, with durations in seconds.
+import { stringify } from 'yaml';
+import { parseSpec } from '../../spec/load.js';
+import type { ReleaseSpec } from '../../spec/schema.js';
+
+export interface SpecOptions {
+  service: string;
+  /** Extra fields merged into the production environment (approval, canary overrides...). */
+  production?: Record<string, unknown>;
+  staging?: Record<string, unknown>;
+  canarySteps?: unknown[];
+  metrics?: unknown[];
+  rollbackScope?: 'environment' | 'release';
+  notify?: unknown[];
+  policy?: Record<string, unknown>;
+  withBuild?: boolean;
+}
+
+export const ERROR_RATE = {
+  name: 'error-rate',
+  prometheus: { query: 'sum(rate(http_requests_total{code=~"5..",version="canary"}[1m]))' },
+  thresholdRange: { max: 0.01 },
+  interval: '1s',
+  count: 2,
+  failureLimit: 0,
+};
+
+/** Two environments: staging (helm) and production (gitops + a 3-step Istio canary). */
+export function twoEnvSpec(opts: SpecOptions): ReleaseSpec {
+  const doc: Record<string, unknown> = {
+    service: opts.service,
+    source: { repo: 'https://git.example.com/team/app.git', goPackage: './cmd/server' },
+    ...(opts.withBuild === false
+      ? {}
+      : {
+          build: { targets: ['linux/amd64', 'linux/arm64'], test: true },
+          image: { repository: `registry.local/team/${opts.service}`, platforms: ['linux/amd64'] },
+        }),
+    environments: [
+      {
+        name: 'staging',
+        deploy: { helm: { chart: './chart', release: opts.service, namespace: 'staging', timeout: '1m' } },
+        ...opts.staging,
+      },
+      {
+        name: 'production',
+        deploy: { gitops: { repo: 'https://git.example.com/ops/config.git', branch: 'prod', valuesFile: `${opts.service}/values.yaml` } },
+        canary: {
+          router: { istio: { virtualService: opts.service } },
+          steps: opts.canarySteps ?? [
+            { setWeight: 10 },
+            { pause: '1s' },
+            { analysis: { metrics: ['error-rate'] } },
+            { setWeight: 50 },
+            { setWeight: 100 },
+          ],
+          metrics: opts.metrics ?? [ERROR_RATE],
+        },
+        ...opts.production,
+      },
+    ],
+    notify: opts.notify ?? [{ webhook: { urlEnv: 'TEST_WEBHOOK_URL' } }],
+    rollback: { scope: opts.rollbackScope ?? 'environment' },
+    ...(opts.policy ? { policy: opts.policy } : {}),
+  };
+  return parseSpec(stringify(doc), `${opts.service}.yaml`);
+}

@@ -1,0 +1,315 @@
+// releaseWorkflow on the real dev server, with MOCKED activities (FakeWorld): the stage machine,
+// compensation order, approvals, abort, pause/resume, search attributes and history.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SA } from '../../workflows/search-attributes.js';
+import { FakeWorld } from '../helpers/fake-activities.js';
+import { twoEnvSpec } from '../helpers/specs.js';
+import { acceptedUpdates, eventTypes, historyOf, scheduledActivities, startRelease, waitForStatus } from '../helpers/release.js';
+import { connectClient, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
+
+let ctx: TemporalTestContext;
+before(async () => {
+  ctx = await connectClient();
+});
+after(async () => {
+  await ctx.close();
+});
+
+async function release(world: FakeWorld, spec = twoEnvSpec({ service: uniqueName('svc') }), trigger = 'carol') {
+  const queues = uniqueQueues();
+  return withWorkers(queues, world.activities(), async () => {
+    const started = await startRelease(ctx.shipyard, queues, spec, { trigger: { kind: 'cli', by: trigger } });
+    const final = await ctx.shipyard.wait(started.releaseId, undefined, 200);
+    return { started, final, status: final.status! };
+  });
+}
+
+describe('release paths (mocked activities)', () => {
+  test('happy path: two environments and a 3-step canary end succeeded, side effects in order', async () => {
+    const world = new FakeWorld();
+    const { started, final, status } = await release(world);
+    assert.equal(final.outcome, 'succeeded', final.message);
+    assert.deepEqual(world.effects(), [
+      'runTestGate',
+      'buildTarget',
+      'buildTarget',
+      'publishImage',
+      'helmDeploy@staging',
+      'gitopsUpdate@production',
+      'setTrafficWeight@production',
+      'setTrafficWeight@production',
+      'setTrafficWeight@production',
+      'promoteCanary@production',
+    ]);
+    assert.deepEqual(
+      world.calls.filter((c) => c.name === 'setTrafficWeight').map((c) => c.detail),
+      [10, 50, 100],
+    );
+    assert.deepEqual(
+      status.stages.map((s) => `${s.stage}${s.environment ? `@${s.environment}` : ''}:${s.result}`),
+      [
+        'build:ok',
+        'images:ok',
+        'deploy@staging:ok',
+        'health@staging:ok',
+        'promote@staging:ok',
+        'deploy@production:ok',
+        'health@production:ok',
+        'canary@production:ok',
+        'promote@production:ok',
+        'done:ok',
+      ],
+    );
+    assert.equal(status.canary?.weight, 0, 'promotion leaves canary weight 0');
+    assert.equal(status.metrics.length, 2, 'analysis measured error-rate count=2 times');
+    assert.ok(status.metrics.every((m) => m.phase === 'successful'));
+    assert.ok(status.compensation.every((c) => c.status === 'committed'), 'nothing undone after success');
+    assert.equal(status.image?.digest, `sha256:${'a'.repeat(64)}`);
+    assert.deepEqual(status.build?.artifacts.map((a) => a.target), ['linux/amd64', 'linux/arm64']);
+    // Search attributes the UI filters on.
+    const d = await ctx.client.workflow.getHandle(started.releaseId).describe();
+    assert.equal(d.typedSearchAttributes.get(SA.outcome), 'succeeded');
+    assert.equal(d.typedSearchAttributes.get(SA.stage), 'done');
+    assert.equal(d.typedSearchAttributes.get(SA.environment), 'production');
+    assert.equal(d.typedSearchAttributes.get(SA.version), 'v1.2.3');
+    assert.equal(d.typedSearchAttributes.get(SA.canaryWeight), 0);
+    assert.equal(d.typedSearchAttributes.get(SA.trigger), 'cli');
+    // History: the pause is a durable timer, the stage changes are search attribute upserts.
+    const events = await historyOf(ctx.shipyard, started.releaseId);
+    const types = eventTypes(events);
+    assert.ok(types.includes('TIMER_STARTED'), 'pause step is a timer');
+    assert.ok(types.filter((t) => t === 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES').length >= 10);
+    // Notifications: each release event once, with distinct idempotency keys.
+    assert.deepEqual(world.notifications.map((n) => n.event), ['started', 'deployed', 'deployed', 'canary-step', 'canary-step', 'canary-step', 'succeeded']);
+    assert.equal(new Set(world.notifications.map((n) => n.key)).size, 7);
+  });
+
+  const failureCases: { name: string; inject: (w: FakeWorld) => void; scope?: 'release'; outcome: string; undo: string[]; stage: string }[] = [
+    { name: 'build', inject: (w) => w.fail('buildTarget', 'compile error for linux/arm64'), outcome: 'failed', undo: [], stage: 'build' },
+    { name: 'images', inject: (w) => w.fail('publishImage'), outcome: 'failed', undo: [], stage: 'images' },
+    { name: 'staging deploy', inject: (w) => w.fail('helmDeploy', 'UPGRADE FAILED', { environment: 'staging' }), outcome: 'rolled-back', undo: ['helmRollback@staging'], stage: 'deploy' },
+    { name: 'staging health', inject: (w) => w.fail('checkHealth', 'progress deadline exceeded', { environment: 'staging' }), outcome: 'rolled-back', undo: ['helmRollback@staging'], stage: 'health' },
+    { name: 'production deploy', inject: (w) => w.fail('gitopsUpdate', 'push rejected'), outcome: 'rolled-back', undo: ['gitopsRevert@production'], stage: 'deploy' },
+    {
+      name: 'production canary analysis',
+      inject: (w) => w.metric('error-rate', [0.002, 0.5]),
+      outcome: 'rolled-back',
+      undo: ['restoreTraffic@production', 'gitopsRevert@production'],
+      stage: 'canary',
+    },
+    { name: 'promotion', inject: (w) => w.fail('promoteCanary'), outcome: 'rolled-back', undo: ['restoreTraffic@production', 'gitopsRevert@production'], stage: 'promote' },
+    {
+      name: 'production canary with rollback scope release',
+      inject: (w) => w.fail('setTrafficWeight', 'VirtualService not found', { environment: 'production' }),
+      scope: 'release',
+      outcome: 'rolled-back',
+      undo: ['restoreTraffic@production', 'gitopsRevert@production', 'helmRollback@staging'],
+      stage: 'canary',
+    },
+  ];
+
+  for (const c of failureCases) {
+    test(`failure at ${c.name}: runs exactly ${c.undo.length ? c.undo.join(', ') : 'no compensation'} in reverse order`, async () => {
+      const world = new FakeWorld();
+      c.inject(world);
+      const spec = twoEnvSpec({ service: uniqueName('fail'), rollbackScope: c.scope });
+      const { final, status } = await release(world, spec);
+      assert.equal(final.outcome, c.outcome, final.message);
+      const undos = world.effects().filter((e) => /Rollback|Revert|restore/.test(e));
+      assert.deepEqual(undos, c.undo);
+      assert.equal(status.error?.stage, c.stage);
+      assert.ok(status.compensation.filter((r) => r.status === 'done').length === c.undo.length);
+      assert.ok(final.message?.includes(`release ${c.outcome} at ${c.stage}`), final.message);
+      if (c.name === 'staging health') assert.ok(world.notifications.some((n) => n.event === 'health-degraded'));
+      if (c.outcome === 'rolled-back') assert.ok(world.notifications.some((n) => n.event === 'rolled-back'));
+    });
+  }
+
+  test('a failing compensation is recorded, the other undos still run, outcome failed', async () => {
+    const world = new FakeWorld().fail('promoteCanary').fail('restoreTraffic', 'API server unreachable');
+    const { final, status } = await release(world);
+    assert.equal(final.outcome, 'failed');
+    const undos = world.effects().filter((e) => /Rollback|Revert|restore/.test(e));
+    assert.deepEqual(undos, ['restoreTraffic@production', 'gitopsRevert@production'], 'non-retryable undo fails once, revert still runs');
+    const failed = status.compensation.find((r) => r.status === 'failed');
+    assert.match(failed?.error ?? '', /API server unreachable/);
+    assert.match(final.message ?? '', /1 compensation\(s\) FAILED/);
+  });
+
+  test('the analysis failure message names the metric, its value history is in status', async () => {
+    const world = new FakeWorld().metric('error-rate', [0.5]);
+    const { status } = await release(world);
+    assert.match(status.error?.message ?? '', /metric error-rate failed 1 time\(s\), limit 0 \(threshold <= 0.01\)/);
+    assert.deepEqual(status.metrics.map((m) => [m.metric, m.value, m.phase]), [['error-rate', 0.5, 'failed']]);
+    assert.equal(status.analyses[0].phase, 'failed');
+  });
+});
+
+describe('approvals (mocked activities)', () => {
+  const gatedSpec = (extra: Record<string, unknown> = {}) =>
+    twoEnvSpec({
+      service: uniqueName('appr'),
+      withBuild: false,
+      production: { approval: { approvers: ['alice', 'bob', 'carol'], timeout: '1h', fourEyes: true, ...extra } },
+    });
+
+  async function withGate<T>(world: FakeWorld, spec: ReturnType<typeof gatedSpec>, fn: (id: string) => Promise<T>) {
+    const queues = uniqueQueues();
+    return withWorkers(queues, world.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { trigger: { kind: 'cli', by: 'carol' } });
+      await waitForStatus(ctx.shipyard, releaseId, (s) => s.approvals.pending?.gate === 'production/approval', 'production gate');
+      return fn(releaseId);
+    });
+  }
+
+  test('approve: identity and comment recorded in status and history; the release continues', async () => {
+    const world = new FakeWorld();
+    await withGate(world, gatedSpec(), async (id) => {
+      assert.deepEqual(world.effects(), ['helmDeploy@staging'], 'production waits for approval');
+      const reply = await ctx.shipyard.approve(id, { approver: 'alice', comment: 'LGTM, change CHG-42', via: 'cli' });
+      assert.deepEqual(reply, { gate: 'production/approval', decision: 'approved', approvals: 1, required: 1, closed: true });
+      const final = await ctx.shipyard.wait(id, undefined, 200);
+      assert.equal(final.outcome, 'succeeded');
+      assert.deepEqual(
+        final.status!.approvals.decisions.map((d) => [d.gate, d.decision, d.approver, d.comment]),
+        [['production/approval', 'approved', 'alice', 'LGTM, change CHG-42']],
+      );
+      const updates = acceptedUpdates(await historyOf(ctx.shipyard, id), 'approve');
+      assert.deepEqual(updates, [{ approver: 'alice', comment: 'LGTM, change CHG-42', via: 'cli' }]);
+    });
+  });
+
+  test('unauthorized approver, four-eyes violation and a stale gate are refused; the gate stays open', async () => {
+    const world = new FakeWorld();
+    await withGate(world, gatedSpec(), async (id) => {
+      await assert.rejects(ctx.shipyard.approve(id, { approver: 'mallory' }), /'mallory' is not an approver for production\/approval/);
+      await assert.rejects(ctx.shipyard.approve(id, { approver: 'carol' }), /four-eyes: 'carol' triggered this release/);
+      await assert.rejects(ctx.shipyard.approve(id, { approver: 'alice', gate: 'staging/approval' }), /gate 'staging\/approval' is not pending/);
+      const s = await ctx.shipyard.status(id);
+      assert.equal(s.approvals.pending?.gate, 'production/approval');
+      assert.equal(s.approvals.decisions.length, 0);
+      // Refused updates never reach history.
+      assert.equal(acceptedUpdates(await historyOf(ctx.shipyard, id), 'approve').length, 0);
+      await ctx.shipyard.abort(id, 'test', 'cleanup');
+      assert.equal((await ctx.shipyard.wait(id, undefined, 200)).outcome, 'aborted');
+    });
+  });
+
+  test('two approvals required: the same person cannot approve twice', async () => {
+    const world = new FakeWorld();
+    await withGate(world, gatedSpec({ required: 2 }), async (id) => {
+      const first = await ctx.shipyard.approve(id, { approver: 'alice' });
+      assert.equal(first.closed, false);
+      await assert.rejects(ctx.shipyard.approve(id, { approver: 'alice' }), /'alice' already approved production\/approval/);
+      const second = await ctx.shipyard.approve(id, { approver: 'bob' });
+      assert.equal(second.closed, true);
+      assert.equal((await ctx.shipyard.wait(id, undefined, 200)).outcome, 'succeeded');
+    });
+  });
+
+  test('reject: the release is rejected and production is never deployed', async () => {
+    const world = new FakeWorld();
+    await withGate(world, gatedSpec(), async (id) => {
+      await ctx.shipyard.reject(id, { approver: 'bob', comment: 'not during the sale' });
+      const final = await ctx.shipyard.wait(id, undefined, 200);
+      assert.equal(final.outcome, 'rejected');
+      assert.match(final.message ?? '', /rejected at production\/approval by bob: not during the sale/);
+      assert.ok(!world.effects().includes('gitopsUpdate@production'));
+      // staging was promoted before the gate: environment scope leaves it in place
+      assert.ok(!world.effects().includes('helmRollback@staging'));
+    });
+  });
+
+  test('timeout rejects the release and says so', async () => {
+    const world = new FakeWorld();
+    const spec = gatedSpec({ timeout: '2s' });
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec);
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'rejected');
+      assert.match(final.message ?? '', /approval production\/approval timed out after 2s with 0\/1 approvals: a timeout rejects the release/);
+      assert.equal(final.status!.approvals.decisions[0].decision, 'timed-out');
+    });
+  });
+
+  test('a canary approval step inherits the environment approvers', async () => {
+    const world = new FakeWorld();
+    const spec = twoEnvSpec({
+      service: uniqueName('stepappr'),
+      withBuild: false,
+      production: { approval: { approvers: ['dave'], timeout: '1h' } },
+      canarySteps: [{ setWeight: 20 }, { approval: {} }, { setWeight: 100 }],
+    });
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec);
+      await waitForStatus(ctx.shipyard, releaseId, (s) => s.approvals.pending?.gate === 'production/approval', 'env gate');
+      await ctx.shipyard.approve(releaseId, { approver: 'dave' });
+      const s = await waitForStatus(ctx.shipyard, releaseId, (s) => s.approvals.pending?.gate === 'production/canary/step-2', 'step gate');
+      assert.equal(s.canary?.weight, 20);
+      assert.deepEqual(s.approvals.pending?.approvers, ['dave']);
+      await ctx.shipyard.approve(releaseId, { approver: 'dave', gate: 'production/canary/step-2' });
+      assert.equal((await ctx.shipyard.wait(releaseId, undefined, 200)).outcome, 'succeeded');
+    });
+  });
+});
+
+describe('abort, pause and resume (mocked activities)', () => {
+  test('abort mid-canary: the pause timer is cancelled, traffic restored, config reverted', async () => {
+    const world = new FakeWorld();
+    const spec = twoEnvSpec({ service: uniqueName('abort'), withBuild: false, canarySteps: [{ setWeight: 25 }, { pause: '1h' }, { setWeight: 100 }] });
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec);
+      await waitForStatus(ctx.shipyard, releaseId, (s) => s.canary?.description === 'pause 1h', 'canary pause');
+      await ctx.shipyard.abort(releaseId, 'erin', 'customer reports');
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'aborted');
+      assert.match(final.message ?? '', /aborted by erin: customer reports/);
+      const undos = world.effects().filter((e) => /Rollback|Revert|restore/.test(e));
+      assert.deepEqual(undos, ['restoreTraffic@production', 'gitopsRevert@production']);
+      assert.deepEqual(world.calls.find((c) => c.name === 'restoreTraffic')?.detail, { stable: 100, canary: 0 });
+      const types = eventTypes(await historyOf(ctx.shipyard, releaseId));
+      assert.ok(types.includes('TIMER_CANCELED'));
+    });
+  });
+
+  test('pause holds the release at the next step; resume continues; pause {} waits for resume', async () => {
+    const world = new FakeWorld().delay('helmDeploy', 1500);
+    const spec = twoEnvSpec({ service: uniqueName('pause'), withBuild: false, canarySteps: [{ setWeight: 30 }, { pause: {} }, { setWeight: 100 }] });
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec);
+      await waitForStatus(ctx.shipyard, releaseId, (s) => s.stage === 'deploy', 'staging deploy');
+      await ctx.shipyard.pause(releaseId, 'frank', 'investigating alert');
+      await new Promise((r) => setTimeout(r, 3000));
+      let s = await ctx.shipyard.status(releaseId);
+      assert.equal(s.paused?.by, 'frank');
+      assert.ok(!world.effects().some((e) => e.startsWith('checkHealth')) || s.stage !== 'promote');
+      assert.ok(!world.effects().includes('gitopsUpdate@production'), 'held before production');
+      await ctx.shipyard.resume(releaseId, 'frank');
+      s = await waitForStatus(ctx.shipyard, releaseId, (s) => s.canary?.description === 'pause until resumed', 'indefinite pause step');
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal((await ctx.shipyard.status(releaseId)).outcome, 'running', 'pause {} holds');
+      await ctx.shipyard.resume(releaseId, 'frank');
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'succeeded');
+    });
+  });
+
+  test('cancelling the workflow from Temporal compensates and ends Canceled', async () => {
+    const world = new FakeWorld();
+    const spec = twoEnvSpec({ service: uniqueName('cancel'), withBuild: false, canarySteps: [{ setWeight: 25 }, { pause: '1h' }] });
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec);
+      await waitForStatus(ctx.shipyard, releaseId, (s) => s.canary?.description === 'pause 1h', 'canary pause');
+      await ctx.client.workflow.getHandle(releaseId).cancel();
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'canceled');
+      assert.deepEqual(world.effects().filter((e) => /Revert|restore/.test(e)), ['restoreTraffic@production', 'gitopsRevert@production']);
+    });
+  });
+});

@@ -1,0 +1,3 @@
+// Worker: build activities (task queue shipyard-build).
+import { main } from './worker.js';
+main(['build']);

@@ -1,0 +1,74 @@
+// Creating and running Shipyard's workers. Each role polls one task queue:
+//   orchestrator: releaseWorkflow on shipyard-orchestrator
+//   build:        build activities on shipyard-build (CPU-heavy; bounded by SHIPYARD_BUILD_CONCURRENCY)
+//   deploy:       deploy, traffic, metrics, notification and JIRA activities on shipyard-deploy
+import { availableParallelism } from 'node:os';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { temporalSettings, type TemporalSettings } from '../config/temporal.js';
+import { createBuildActivities, createDeployActivities, createIntegrationActivities } from '../activities/index.js';
+import { TASK_QUEUES } from '../workflows/messages.js';
+import { workflowSource } from './bundle.js';
+
+export type Role = 'orchestrator' | 'build' | 'deploy';
+export const ROLES: Role[] = ['orchestrator', 'build', 'deploy'];
+
+export interface WorkerSetup {
+  connection: NativeConnection;
+  namespace: string;
+  /** Task queue per role; defaults to TASK_QUEUES. */
+  taskQueues?: Partial<Record<Role, string>>;
+  /** Activity implementations per role; defaults to the real adapters. */
+  activities?: Partial<Record<Exclude<Role, 'orchestrator'>, object>>;
+  identity?: string;
+}
+
+export async function connect(settings: TemporalSettings = temporalSettings()): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+}
+
+export async function createWorker(role: Role, setup: WorkerSetup): Promise<Worker> {
+  const base: WorkerOptions = {
+    connection: setup.connection,
+    namespace: setup.namespace,
+    taskQueue: setup.taskQueues?.[role] ?? TASK_QUEUES[role],
+    ...(setup.identity ? { identity: `${setup.identity}/${role}` } : {}),
+  };
+  if (role === 'orchestrator') return Worker.create({ ...base, ...workflowSource() });
+  if (role === 'build') {
+    return Worker.create({
+      ...base,
+      activities: setup.activities?.build ?? createBuildActivities(),
+      maxConcurrentActivityTaskExecutions: Number(process.env.SHIPYARD_BUILD_CONCURRENCY) || availableParallelism(),
+    });
+  }
+  return Worker.create({
+    ...base,
+    activities: setup.activities?.deploy ?? { ...createDeployActivities(), ...createIntegrationActivities() },
+  });
+}
+
+/** Runs the given roles until SIGINT/SIGTERM (the SDK runtime shuts workers down gracefully). */
+export async function runRoles(roles: Role[]): Promise<void> {
+  const settings = temporalSettings();
+  const connection = await connect(settings);
+  const workers = await Promise.all(roles.map((role) => createWorker(role, { connection, namespace: settings.namespace })));
+  console.log(
+    `shipyard worker [${roles.join(', ')}] connected to ${settings.address} namespace ${settings.namespace}; ` +
+      `task queues: ${roles.map((r) => TASK_QUEUES[r]).join(', ')}`,
+  );
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+  }
+}
+
+export function main(roles: Role[]): void {
+  runRoles(roles).then(
+    () => process.exit(0),
+    (err) => {
+      console.error(`shipyard worker failed: ${err instanceof Error ? err.message : err}`);
+      process.exit(1);
+    },
+  );
+}

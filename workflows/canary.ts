@@ -1,0 +1,153 @@
+// The canary step engine: setWeight, pause, analysis (inline or background) and approval steps.
+// A background analysis that fails cancels the steps at once, not at the next step boundary.
+import { ApplicationFailure, CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
+import type { CanaryStep, EnvironmentSpec, MetricSpec } from '../spec/schema.js';
+import { parseDuration } from '../spec/duration.js';
+import { judge, MetricTally } from './analysis.js';
+import type { Release } from './release.js';
+import { errorMessage } from './saga.js';
+import type { AnalysisRecord } from './types.js';
+
+const ANALYSIS_FAILED = 'AnalysisFailed';
+
+export async function runCanary(release: Release, env: EnvironmentSpec): Promise<void> {
+  const canary = env.canary!;
+  const traffic = { ...release.ref(env.name), router: canary.router, namespace: release.namespaceOf(env) };
+  const steps = canary.steps;
+
+  // Record the starting weights before the first change, so the undo restores exactly them.
+  const initial = await release.acts.read.getTrafficWeights(traffic);
+  release.saga.push(
+    `restore ${canary.router.istio.virtualService} traffic to stable ${initial.stable} / canary ${initial.canary}`,
+    env.name,
+    () => release.acts.compensate().restoreTraffic({ ...traffic, weights: initial }).then(() => undefined),
+  );
+  release.setCanaryWeight(env.name, initial.canary, 'starting', 0, steps.length);
+
+  const stepsScope = new CancellationScope();
+  const backgroundScope = new CancellationScope();
+  const background: Promise<void>[] = [];
+  let backgroundFailure: unknown;
+
+  try {
+    await stepsScope.run(async () => {
+      for (let i = 0; i < steps.length; i++) {
+        await release.checkpoint();
+        const step = steps[i];
+        release.setCanaryWeight(env.name, release.status.canary?.weight ?? 0, describeStep(step), i, steps.length);
+        if ('setWeight' in step) {
+          await release.acts.mutate().setTrafficWeight({ ...traffic, weight: step.setWeight });
+          release.setCanaryWeight(env.name, step.setWeight, describeStep(step), i, steps.length);
+          release.notify('canary-step', env.name, { step: i + 1, steps: steps.length, weight: step.setWeight });
+        } else if ('pause' in step) {
+          if (step.pause.duration) await sleep(parseDuration(step.pause.duration));
+          else await release.waitForResume();
+        } else if ('analysis' in step) {
+          const metrics = step.analysis.metrics.map((name) => canary.metrics.find((m) => m.name === name)!);
+          if (step.analysis.background) {
+            const label = `background-from-step-${i + 1}`;
+            background.push(
+              backgroundScope
+                .run(() => runAnalysis(release, env.name, label, metrics, true))
+                .catch((err) => {
+                  if (isCancellation(err)) return;
+                  backgroundFailure = err;
+                  stepsScope.cancel();
+                }),
+            );
+          } else {
+            await runAnalysis(release, env.name, `step-${i + 1}`, metrics, false);
+          }
+        } else {
+          const own = step.approval;
+          const base = env.approval;
+          await release.approvalGate(`${env.name}/canary/step-${i + 1}`, env.name, {
+            approvers: own.approvers ?? base?.approvers ?? [],
+            required: own.required ?? base?.required ?? 1,
+            timeout: own.timeout ?? base?.timeout ?? '24h',
+            fourEyes: own.fourEyes ?? base?.fourEyes ?? false,
+          });
+        }
+      }
+    });
+  } catch (err) {
+    if (backgroundFailure !== undefined && isCancellation(err) && !release.aborted) throw backgroundFailure;
+    throw err;
+  } finally {
+    backgroundScope.cancel();
+    await Promise.all(background);
+  }
+  if (backgroundFailure !== undefined) throw backgroundFailure;
+}
+
+/** Measures each metric `count` times (background: until cancelled) and fails on the first verdict. */
+async function runAnalysis(
+  release: Release,
+  environment: string,
+  label: string,
+  metrics: MetricSpec[],
+  background: boolean,
+): Promise<void> {
+  const record: AnalysisRecord = { environment, analysis: label, metrics: metrics.map((m) => m.name), phase: 'running' };
+  release.status.analyses.push(record);
+  const scope = new CancellationScope();
+  try {
+    await scope.run(() => Promise.all(metrics.map((m) => measureLoop(release, environment, label, m, background))));
+    record.phase = 'successful';
+  } catch (err) {
+    if (isCancellation(err)) {
+      // A background analysis ends when the canary finishes; having never failed, it passed.
+      record.phase = background && !release.aborted ? 'successful' : 'cancelled';
+    } else {
+      record.phase = 'failed';
+      record.message = errorMessage(err);
+    }
+    throw err;
+  } finally {
+    scope.cancel();
+  }
+}
+
+async function measureLoop(
+  release: Release,
+  environment: string,
+  label: string,
+  metric: MetricSpec,
+  background: boolean,
+): Promise<void> {
+  const tally = new MetricTally(metric);
+  const interval = parseDuration(metric.interval);
+  for (let n = 0; background || n < metric.count; n++) {
+    if (n > 0) await sleep(interval);
+    let value: number | null = null;
+    let phase;
+    let message: string | undefined;
+    try {
+      value = (await release.acts.measure.measureMetric({ ...release.ref(environment), metric })).value;
+      phase = judge(metric, value);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      phase = 'error' as const;
+      message = errorMessage(err);
+    }
+    release.record(release.status.metrics, {
+      environment,
+      metric: metric.name,
+      analysis: label,
+      at: new Date().toISOString(),
+      value,
+      phase,
+      message,
+      dryRun: metric.dryRun,
+    });
+    const verdict = tally.record(phase);
+    if (verdict) throw ApplicationFailure.nonRetryable(`analysis ${label} in ${environment}: ${verdict}`, ANALYSIS_FAILED);
+  }
+}
+
+export function describeStep(step: CanaryStep): string {
+  if ('setWeight' in step) return `setWeight ${step.setWeight}`;
+  if ('pause' in step) return step.pause.duration ? `pause ${step.pause.duration}` : 'pause until resumed';
+  if ('analysis' in step) return `analysis ${step.analysis.metrics.join(', ')}${step.analysis.background ? ' (background)' : ''}`;
+  return 'approval';
+}

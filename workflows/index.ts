@@ -1,0 +1,2 @@
+// Entry point the worker bundles: every workflow type Shipyard registers.
+export { releaseWorkflow } from './release.js';

@@ -1,0 +1,38 @@
+// Deploy windows, evaluated with workflow time so the decision replays identically.
+// Imports the expression parser directly: the package index also pulls in a file reader.
+import { CronExpressionParser } from 'cron-parser/dist/CronExpressionParser.js';
+import type { DenyWindowSpec, PolicySpec } from '../spec/schema.js';
+import { parseDuration } from '../spec/duration.js';
+
+export interface DenyWindowHit {
+  window: DenyWindowSpec;
+  /** When the window opened and when it closes. */
+  openedAt: Date;
+  endsAt: Date;
+}
+
+/** The deny window `now` falls in (the one that stays closed longest), or null when deploys are allowed. */
+export function activeDenyWindow(policy: PolicySpec, now: Date): DenyWindowHit | null {
+  let hit: DenyWindowHit | null = null;
+  for (const window of policy.denyWindows) {
+    // The latest opening at or before now; one millisecond ahead so an opening at exactly `now` counts.
+    const expression = CronExpressionParser.parse(window.cron, {
+      currentDate: new Date(now.getTime() + 1),
+      tz: window.timezone,
+    });
+    const openedAt = expression.prev().toDate();
+    const endsAt = new Date(openedAt.getTime() + parseDuration(window.duration));
+    if (now < endsAt && (!hit || endsAt > hit.endsAt)) hit = { window, openedAt, endsAt };
+  }
+  return hit;
+}
+
+/** Validates a cron expression and time zone; returns an error message or undefined. */
+export function checkCron(cron: string, timezone: string): string | undefined {
+  try {
+    CronExpressionParser.parse(cron, { tz: timezone, currentDate: new Date(0) }).next();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}

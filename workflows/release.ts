@@ -1,0 +1,585 @@
+// releaseWorkflow: one release, start to finish.
+//   policy gate -> build matrix -> images -> per environment:
+//     approval -> policy gate -> deploy -> health -> canary steps -> promote
+//   on failure, abort or rejection: the compensation stack in reverse, non-cancellable.
+// Deterministic: every side effect is an activity; time is workflow time.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { EnvironmentSpec, ReleaseSpec } from '../spec/schema.js';
+import { formatDuration, parseDuration } from '../spec/duration.js';
+import type { ReleaseRef } from '../activities/types.js';
+import { createActivityProxies, NOTIFICATION_DRAIN_BUDGET, type ActivityProxies } from './activity-options.js';
+import { validateDecision } from './approval.js';
+import { runCanary } from './canary.js';
+import {
+  abortSignal,
+  approveUpdate,
+  pauseSignal,
+  rejectUpdate,
+  RELEASE_FAILURE_TYPES,
+  resumeSignal,
+  statusQuery,
+} from './messages.js';
+import { activeDenyWindow } from './policy.js';
+import { errorMessage, Saga } from './saga.js';
+import { SA } from './search-attributes.js';
+import type {
+  AbortRequest,
+  ApprovalReply,
+  ApprovalRequest,
+  Outcome,
+  PendingApproval,
+  ReleaseInput,
+  ReleaseResult,
+  ReleaseStatus,
+  Stage,
+} from './types.js';
+
+/** Thrown inside the release when a gate is rejected or times out. */
+const REJECTED = 'ApprovalRejected';
+const MAX_RECORDS = 200;
+
+export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResult> {
+  return new Release(input).run();
+}
+
+export interface GateOptions {
+  approvers: string[];
+  required: number;
+  timeout: string;
+  fourEyes: boolean;
+}
+
+/** The running release: its state (what `status` returns) and its stages. */
+export class Release {
+  readonly spec: ReleaseSpec;
+  readonly status: ReleaseStatus;
+  readonly saga: Saga;
+  readonly acts: ActivityProxies;
+  private readonly environments: EnvironmentSpec[];
+  private gateResult: 'approved' | 'rejected' | undefined;
+  private abortRequest: AbortRequest | null = null;
+  private resumes = 0;
+  private notifySeq = 0;
+  private readonly inflightNotifications: Promise<void>[] = [];
+  private readonly mainScope = new CancellationScope();
+
+  constructor(readonly input: ReleaseInput) {
+    this.spec = input.spec;
+    const wanted = input.environments?.length ? input.environments : this.spec.environments.map((e) => e.name);
+    this.environments = this.spec.environments.filter((e) => wanted.includes(e.name));
+    const now = new Date().toISOString();
+    this.status = {
+      releaseId: workflowInfo().workflowId,
+      service: this.spec.service,
+      version: input.version,
+      commit: input.commit,
+      trigger: input.trigger,
+      environments: this.environments.map((e) => e.name),
+      stage: 'queued',
+      outcome: 'running',
+      paused: null,
+      policy: null,
+      canary: null,
+      stages: [],
+      approvals: { pending: null, decisions: [] },
+      metrics: [],
+      analyses: [],
+      compensation: [],
+      build: null,
+      image: null,
+      deployments: [],
+      notifications: [],
+      error: null,
+      abort: null,
+      startedAt: now,
+    };
+    this.acts = createActivityProxies(input.taskQueues);
+    this.saga = new Saga(() => (this.status.compensation = this.saga.records));
+    const unknown = (input.environments ?? []).filter((n) => !this.spec.environments.some((e) => e.name === n));
+    if (unknown.length) {
+      throw ApplicationFailure.nonRetryable(`unknown environment(s): ${unknown.join(', ')}`, 'InvalidReleaseInput');
+    }
+  }
+
+  ref(environment?: string): ReleaseRef {
+    return {
+      releaseId: this.status.releaseId,
+      service: this.spec.service,
+      version: this.input.version,
+      commit: this.input.commit,
+      environment,
+    };
+  }
+
+  // ---- messages ----
+
+  private installHandlers(): void {
+    setHandler(statusQuery, () => this.status);
+    setHandler(approveUpdate, (req) => this.decide(req, 'approve'), {
+      validator: (req) => validateDecision(this.status.approvals.pending, req, this.input.trigger.by, 'approve'),
+      description: 'Approve the pending gate: { approver, comment?, gate? }',
+    });
+    setHandler(rejectUpdate, (req) => this.decide(req, 'reject'), {
+      validator: (req) => validateDecision(this.status.approvals.pending, req, this.input.trigger.by, 'reject'),
+      description: 'Reject the pending gate; the release rolls back: { approver, comment?, gate? }',
+    });
+    setHandler(abortSignal, (req) => {
+      if (this.abortRequest || this.status.outcome !== 'running') return;
+      this.abortRequest = { by: req?.by || 'unknown', reason: req?.reason };
+      this.status.abort = this.abortRequest;
+      log.info('abort requested', { by: this.abortRequest.by, reason: this.abortRequest.reason });
+      this.mainScope.cancel();
+    });
+    setHandler(pauseSignal, (req) => {
+      if (this.status.paused) return;
+      this.status.paused = { by: req?.by || 'unknown', reason: req?.reason, at: new Date().toISOString() };
+    });
+    setHandler(resumeSignal, () => {
+      this.status.paused = null;
+      this.resumes++;
+    });
+  }
+
+  private decide(req: ApprovalRequest, kind: 'approve' | 'reject'): ApprovalReply {
+    const pending = this.status.approvals.pending!;
+    this.status.approvals.decisions.push({
+      gate: pending.gate,
+      decision: kind === 'approve' ? 'approved' : 'rejected',
+      approver: req.approver,
+      comment: req.comment,
+      via: req.via,
+      at: new Date().toISOString(),
+    });
+    if (kind === 'reject') {
+      this.gateResult = 'rejected';
+    } else {
+      pending.approvedBy.push(req.approver);
+      if (pending.approvedBy.length >= pending.required) this.gateResult = 'approved';
+    }
+    const closed = this.gateResult !== undefined;
+    if (closed) this.status.approvals.pending = null;
+    return {
+      gate: pending.gate,
+      decision: kind === 'approve' ? 'approved' : 'rejected',
+      approvals: pending.approvedBy.length,
+      required: pending.required,
+      closed,
+    };
+  }
+
+  // ---- the release ----
+
+  async run(): Promise<ReleaseResult> {
+    this.installHandlers();
+    this.upsert([
+      { key: SA.service, value: this.spec.service },
+      { key: SA.version, value: this.input.version },
+      { key: SA.commit, value: this.input.commit },
+      { key: SA.trigger, value: this.input.trigger.kind },
+      { key: SA.outcome, value: 'running' },
+      { key: SA.environment, value: this.status.environments[0] ?? 'none' },
+    ]);
+    this.notify('started');
+
+    let failure: unknown;
+    try {
+      await this.mainScope.run(() => this.stages());
+    } catch (err) {
+      failure = err;
+    }
+
+    let outcome: Outcome = 'succeeded';
+    if (failure !== undefined) outcome = await this.unwind(failure);
+    await this.finish(outcome);
+
+    if (outcome === 'succeeded') return this.status;
+    if (isCancellation(failure) && !this.abortRequest) throw failure; // cancelled from Temporal: end as Canceled
+    const type = RELEASE_FAILURE_TYPES[outcome as keyof typeof RELEASE_FAILURE_TYPES];
+    throw ApplicationFailure.create({
+      type,
+      message: this.summary(outcome),
+      nonRetryable: true,
+      details: [this.status],
+    });
+  }
+
+  private async stages(): Promise<void> {
+    await this.policyGate();
+    if (this.spec.build) await this.buildStage();
+    if (this.spec.image) await this.imageStage();
+    for (const env of this.environments) await this.environmentStage(env);
+  }
+
+  /** Records why the release stopped, runs the compensations, and returns the outcome. */
+  private async unwind(failure: unknown): Promise<Outcome> {
+    const current = this.status.stages[this.status.stages.length - 1];
+    const aborted = this.abortRequest !== null || isCancellation(failure);
+    const rejected = failure instanceof ApplicationFailure && failure.type === REJECTED;
+    if (aborted && !this.abortRequest) this.status.abort = { by: 'temporal', reason: 'workflow cancellation requested' };
+    this.status.error = {
+      stage: this.status.stage,
+      environment: this.status.environment,
+      type: aborted ? 'Aborted' : failureType(failure),
+      message: aborted
+        ? `aborted by ${this.status.abort!.by}${this.status.abort!.reason ? `: ${this.status.abort!.reason}` : ''}`
+        : errorMessage(failure),
+    };
+    if (current && !current.endedAt) {
+      current.endedAt = new Date().toISOString();
+      current.result = aborted ? 'cancelled' : 'failed';
+      current.detail = this.status.error.message;
+    }
+    this.status.approvals.pending = null;
+    log.warn('release stopping', { ...this.status.error });
+    if (!aborted && !rejected && this.status.stage === 'health') this.notify('health-degraded', this.status.environment);
+
+    const hadWork = this.saga.pendingCount > 0;
+    if (hadWork) {
+      this.setStage('compensating', this.status.environment);
+      const ok = await this.saga.compensate();
+      this.closeStage(ok ? 'ok' : 'failed', ok ? undefined : 'some compensations failed; see compensation');
+    }
+    if (aborted) return 'aborted';
+    if (rejected) return 'rejected';
+    const allUndone = this.saga.records.every((r) => r.status !== 'failed');
+    return hadWork && allUndone ? 'rolled-back' : 'failed';
+  }
+
+  private async finish(outcome: Outcome): Promise<void> {
+    this.status.outcome = outcome;
+    this.status.endedAt = new Date().toISOString();
+    this.setStage('done');
+    this.closeStage(outcome === 'succeeded' ? 'ok' : 'failed');
+    this.upsert([{ key: SA.outcome, value: outcome }]);
+    await CancellationScope.nonCancellable(async () => {
+      if (outcome === 'succeeded') this.notify('succeeded');
+      else this.notify(outcome === 'rolled-back' ? 'rolled-back' : 'failed');
+      if (this.spec.jira) this.track('jira', undefined, this.acts.integration.updateJira({ ...this.ref(), jira: this.spec.jira, outcome }));
+      // Notifications never block the release for long: wait a bounded time for the last ones.
+      await Promise.race([Promise.all(this.inflightNotifications), sleep(NOTIFICATION_DRAIN_BUDGET)]);
+    });
+  }
+
+  private summary(outcome: Outcome): string {
+    const err = this.status.error;
+    const where = err ? `${err.stage}${err.environment ? ` in ${err.environment}` : ''}` : '';
+    const undone = this.saga.records.filter((r) => r.status === 'done').length;
+    const failedUndos = this.saga.records.filter((r) => r.status === 'failed').length;
+    const comp = failedUndos ? `; ${failedUndos} compensation(s) FAILED` : undone ? `; ${undone} step(s) rolled back` : '';
+    return `release ${outcome} at ${where}: ${err?.message ?? 'unknown error'}${comp}`;
+  }
+
+  // ---- stages ----
+
+  private async policyGate(environment?: string): Promise<void> {
+    await this.checkpoint();
+    for (;;) {
+      const hit = activeDenyWindow(this.spec.policy, new Date());
+      if (!hit) break;
+      const until = hit.endsAt.toISOString();
+      const reason = `${hit.window.reason} (${hit.window.cron} ${hit.window.timezone} for ${hit.window.duration}) until ${until}`;
+      if (this.spec.policy.onDenyWindow === 'fail') {
+        this.setStage('policy', environment);
+        throw ApplicationFailure.nonRetryable(`deploy window closed: ${reason}`, 'PolicyDenied');
+      }
+      this.setStage('policy', environment, `waiting: ${reason}`);
+      this.status.policy = { waitingUntil: until, reason: hit.window.reason };
+      log.info('waiting for deploy window', { until, reason: hit.window.reason });
+      await sleep(Math.max(1000, hit.endsAt.getTime() - Date.now()));
+    }
+    if (this.status.policy) {
+      this.status.policy = null;
+      this.closeStage('ok');
+    }
+  }
+
+  private async buildStage(): Promise<void> {
+    const build = this.spec.build!;
+    const src = { ...this.ref(), repo: this.spec.source.repo, goPackage: this.spec.source.goPackage };
+    await this.checkpoint();
+    this.setStage('build');
+    if (build.test) await this.acts.build.runTestGate({ ...src, vet: build.vet });
+    // One activity per target, in parallel; the build worker's concurrency bounds them.
+    const artifacts = await Promise.all(
+      build.targets.map((target) =>
+        this.acts.build.buildTarget({ ...src, target, ldflags: build.ldflags, versionVariable: build.versionVariable }),
+      ),
+    );
+    this.status.build = { commit: this.input.commit, version: this.input.version, artifacts };
+    this.closeStage('ok', `${artifacts.length} target(s)`);
+  }
+
+  private async imageStage(): Promise<void> {
+    const image = this.spec.image!;
+    await this.checkpoint();
+    this.setStage('images');
+    const artifacts = (this.status.build?.artifacts ?? []).filter((a) => image.platforms.includes(a.target));
+    this.status.image = await this.acts.build.publishImage({
+      ...this.ref(),
+      repository: image.repository,
+      platforms: image.platforms,
+      base: image.base,
+      source: this.spec.source.repo,
+      artifacts,
+    });
+    this.closeStage('ok', `${this.status.image.repository}@${this.status.image.digest}`);
+  }
+
+  private async environmentStage(env: EnvironmentSpec): Promise<void> {
+    this.status.environment = env.name;
+    this.upsert([{ key: SA.environment, value: env.name }]);
+    if (env.approval) {
+      await this.checkpoint();
+      this.setStage('approval', env.name);
+      await this.approvalGate(`${env.name}/approval`, env.name, env.approval);
+      this.closeStage('ok');
+    }
+    await this.policyGate(env.name);
+    await this.deployStage(env);
+    await this.healthStage(env);
+    if (env.canary) {
+      this.setStage('canary', env.name);
+      await runCanary(this, env);
+      this.closeStage('ok');
+    }
+    await this.promoteStage(env);
+  }
+
+  private async deployStage(env: EnvironmentSpec): Promise<void> {
+    await this.checkpoint();
+    this.setStage('deploy', env.name);
+    const ref = this.ref(env.name);
+    if (env.deploy.helm) {
+      const helm = env.deploy.helm;
+      const input = { ...ref, helm, image: this.status.image };
+      const before = await this.acts.read.helmCurrentRevision(input);
+      const undo = before.revision === null ? `helm uninstall ${helm.release}` : `helm rollback ${helm.release} ${before.revision}`;
+      // Pushed before the upgrade: a helm killed half-way is undone too. The rollback checks before acting.
+      this.saga.push(`${undo} (namespace ${helm.namespace})`, env.name, () =>
+        this.acts.compensate(helm.timeout).helmRollback({ ...ref, helm, toRevision: before.revision }),
+      );
+      const after = await this.acts.mutate(helm.timeout).helmDeploy(input);
+      this.status.deployments.push({
+        environment: env.name,
+        kind: 'helm',
+        detail: { release: helm.release, namespace: helm.namespace, revision: after.revision, previousRevision: before.revision },
+        promoted: false,
+      });
+      this.closeStage('ok', `helm revision ${after.revision}`);
+    } else {
+      const gitops = env.deploy.gitops!;
+      const input = { ...ref, gitops, image: this.status.image };
+      this.saga.push(`git revert of this release's commit on ${gitops.repo} ${gitops.branch}`, env.name, () =>
+        this.acts.compensate().gitopsRevert(input),
+      );
+      const result = await this.acts.mutate(gitops.timeout).gitopsUpdate(input);
+      this.status.deployments.push({ environment: env.name, kind: 'gitops', detail: { ...result }, promoted: false });
+      this.closeStage('ok', result.commit ? `config commit ${result.commit.slice(0, 12)}` : 'config already at this version');
+    }
+  }
+
+  private async healthStage(env: EnvironmentSpec): Promise<void> {
+    await this.checkpoint();
+    this.setStage('health', env.name);
+    const report = await this.acts.health(env.health.timeout).checkHealth({
+      ...this.ref(env.name),
+      namespace: this.namespaceOf(env),
+      deployment: env.health.deployment ?? env.deploy.helm?.release ?? this.spec.service,
+      timeout: env.health.timeout,
+    });
+    this.closeStage('ok', `${report.readyReplicas}/${report.replicas} ready`);
+    this.notify('deployed', env.name);
+  }
+
+  private async promoteStage(env: EnvironmentSpec): Promise<void> {
+    await this.checkpoint();
+    this.setStage('promote', env.name);
+    if (env.canary) {
+      await this.acts.mutate().promoteCanary({ ...this.ref(env.name), router: env.canary.router, namespace: this.namespaceOf(env) });
+      this.setCanaryWeight(env.name, 0, 'promoted');
+    }
+    const deployment = this.status.deployments.find((d) => d.environment === env.name);
+    if (deployment) deployment.promoted = true;
+    if (this.spec.rollback.scope === 'environment') this.saga.commit(env.name);
+    this.closeStage('ok');
+  }
+
+  namespaceOf(env: EnvironmentSpec): string {
+    return env.canary?.router.istio.namespace ?? env.health.namespace ?? env.deploy.helm?.namespace ?? 'default';
+  }
+
+  // ---- approvals, pauses ----
+
+  /** Waits for the gate's approvals; a rejection or the timeout rejects the release. */
+  async approvalGate(gate: string, environment: string, options: GateOptions): Promise<void> {
+    const timeoutMs = parseDuration(options.timeout);
+    const now = Date.now();
+    const pending: PendingApproval = {
+      gate,
+      environment,
+      approvers: options.approvers,
+      required: options.required,
+      fourEyes: options.fourEyes,
+      openedAt: new Date(now).toISOString(),
+      timeoutAt: new Date(now + timeoutMs).toISOString(),
+      approvedBy: [],
+    };
+    this.gateResult = undefined;
+    this.status.approvals.pending = pending;
+    this.notify('waiting-approval', environment, { gate, approvers: options.approvers.join(', ') });
+    try {
+      const decided = await condition(() => this.gateResult !== undefined, timeoutMs);
+      if (!decided) {
+        this.status.approvals.decisions.push({
+          gate,
+          decision: 'timed-out',
+          approver: 'shipyard',
+          comment: `no decision within ${options.timeout}`,
+          at: new Date().toISOString(),
+        });
+        throw ApplicationFailure.nonRetryable(
+          `approval ${gate} timed out after ${formatDuration(timeoutMs)} with ${pending.approvedBy.length}/${pending.required} approvals: a timeout rejects the release`,
+          REJECTED,
+        );
+      }
+      if (this.gateResult === 'rejected') {
+        const d = this.status.approvals.decisions[this.status.approvals.decisions.length - 1];
+        throw ApplicationFailure.nonRetryable(`rejected at ${gate} by ${d.approver}${d.comment ? `: ${d.comment}` : ''}`, REJECTED);
+      }
+    } finally {
+      this.status.approvals.pending = null;
+    }
+  }
+
+  /** Step boundary: holds here while the release is paused. */
+  async checkpoint(): Promise<void> {
+    if (this.status.paused) {
+      log.info('release paused', { by: this.status.paused.by });
+      await condition(() => this.status.paused === null);
+    }
+  }
+
+  /** Waits for the next resume signal (a canary `pause: {}` step). */
+  async waitForResume(): Promise<void> {
+    const seen = this.resumes;
+    await condition(() => this.resumes > seen);
+  }
+
+  // ---- state helpers ----
+
+  setStage(stage: Stage, environment?: string, detail?: string): void {
+    const last = this.status.stages[this.status.stages.length - 1];
+    if (last && !last.endedAt) {
+      if (last.stage === stage && last.environment === environment) {
+        if (detail) last.detail = detail;
+        return;
+      }
+      last.endedAt = new Date().toISOString();
+      last.result ??= 'ok';
+    }
+    this.status.stage = stage;
+    if (environment) this.status.environment = environment;
+    this.status.stages.push({ stage, environment, startedAt: new Date().toISOString(), detail });
+    this.upsert([{ key: SA.stage, value: stage }]);
+  }
+
+  closeStage(result: 'ok' | 'failed', detail?: string): void {
+    const last = this.status.stages[this.status.stages.length - 1];
+    if (last && !last.endedAt) {
+      last.endedAt = new Date().toISOString();
+      last.result = result;
+      if (detail) last.detail = detail;
+    }
+  }
+
+  setCanaryWeight(environment: string, weight: number, description: string, step?: number, steps?: number): void {
+    const previous = this.status.canary;
+    this.status.canary = {
+      environment,
+      step: step ?? previous?.step ?? 0,
+      steps: steps ?? previous?.steps ?? 0,
+      weight,
+      description,
+    };
+    this.upsert([{ key: SA.canaryWeight, value: weight }]);
+  }
+
+  /** Appends to a bounded list: status stays small however long a background analysis runs. */
+  record<T>(list: T[], item: T): void {
+    list.push(item);
+    if (list.length > MAX_RECORDS) list.splice(0, list.length - MAX_RECORDS);
+  }
+
+  private upsert(pairs: SearchAttributeUpdatePair[]): void {
+    upsertSearchAttributes(pairs);
+  }
+
+  // ---- notifications ----
+
+  /** Sends `event` to every channel that wants it, in the background; failures are recorded, not thrown. */
+  notify(event: string, environment?: string, extra: Record<string, string | number | null> = {}): void {
+    const seq = ++this.notifySeq;
+    this.spec.notify.forEach((channel, index) => {
+      if (!(channel.on as string[]).includes(event)) return;
+      const kind = Object.keys(channel).find((k) => k !== 'on') ?? 'unknown';
+      const fields = {
+        service: this.spec.service,
+        version: this.input.version,
+        commit: this.input.commit,
+        environment: environment ?? null,
+        stage: this.status.stage,
+        canaryWeight: this.status.canary?.weight ?? null,
+        outcome: this.status.outcome,
+        error: this.status.error?.message ?? null,
+        ...extra,
+      };
+      const sent = CancellationScope.nonCancellable(() =>
+        this.acts.integration.notify({
+          ...this.ref(environment),
+          channel,
+          event,
+          idempotencyKey: `${this.status.releaseId}/${seq}/${event}/${index}`,
+          fields,
+        }),
+      );
+      this.track(`${kind}#${index}`, environment, sent, event);
+    });
+  }
+
+  private track(channel: string, environment: string | undefined, work: Promise<void>, event = 'jira'): void {
+    this.inflightNotifications.push(
+      work.then(
+        () => this.record(this.status.notifications, { event, environment, channel, status: 'sent' as const }),
+        (err) => {
+          log.warn('notification failed', { event, channel, error: errorMessage(err) });
+          this.record(this.status.notifications, { event, environment, channel, status: 'failed' as const, error: errorMessage(err) });
+        },
+      ),
+    );
+  }
+
+  get aborted(): boolean {
+    return this.abortRequest !== null;
+  }
+}
+
+function failureType(err: unknown): string {
+  let current = err as { type?: string; cause?: unknown; name?: string } | undefined;
+  let type = current?.name ?? 'Error';
+  while (current) {
+    if (current.type) type = current.type;
+    current = current.cause as typeof current;
+  }
+  return type;
+}

@@ -1,0 +1,194 @@
+// Shapes that cross the workflow boundary: the release input, the status query, the result.
+// Plain JSON only; they are stored in history.
+import type { ReleaseSpec, MetricSpec } from '../spec/schema.js';
+import type { BuildManifest, ImageRef, RouteWeights } from '../activities/types.js';
+
+export type Stage =
+  | 'queued'
+  | 'policy'
+  | 'build'
+  | 'images'
+  | 'approval'
+  | 'deploy'
+  | 'health'
+  | 'canary'
+  | 'promote'
+  | 'compensating'
+  | 'done';
+
+/** How a release ended. `running` until then. */
+export type Outcome = 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'rejected' | 'aborted';
+
+export type TriggerKind = 'cli' | 'jenkins' | 'webhook' | 'chat' | 'demo' | 'api';
+
+export interface Trigger {
+  kind: TriggerKind;
+  /** Who or what started the release (a Shipyard identity; four-eyes compares approvers with it). */
+  by: string;
+  /** Git ref that triggered it (refs/tags/v1.2.3, refs/heads/main), when known. */
+  ref?: string;
+  /** Webhook delivery ID or CI build URL, for tracing. */
+  deliveryId?: string;
+}
+
+export interface ReleaseInput {
+  /** The validated spec, defaults applied (spec/ parses it before the start). */
+  spec: ReleaseSpec;
+  commit: string;
+  version: string;
+  /** Environments to release to, a subset of spec.environments in spec order; all when empty. */
+  environments?: string[];
+  trigger: Trigger;
+  /** Activity task queues, when this release's work goes to other worker pools than the defaults. */
+  taskQueues?: { build?: string; deploy?: string };
+}
+
+export interface StageRecord {
+  stage: Stage;
+  environment?: string;
+  startedAt: string;
+  endedAt?: string;
+  result?: 'ok' | 'failed' | 'skipped' | 'cancelled';
+  detail?: string;
+}
+
+export interface ApprovalRequest {
+  /** Shipyard identity of the person deciding (chat users are mapped to one by the gateway). */
+  approver: string;
+  comment?: string;
+  /** The gate the decision is for; when set it must be the pending one (guards stale chat buttons). */
+  gate?: string;
+  /** Where the decision came from: cli, slack, feishu, dingtalk, ui... */
+  via?: string;
+}
+
+export interface ApprovalDecision {
+  gate: string;
+  decision: 'approved' | 'rejected' | 'timed-out';
+  approver: string;
+  comment?: string;
+  via?: string;
+  at: string;
+}
+
+export interface PendingApproval {
+  gate: string;
+  environment: string;
+  approvers: string[];
+  required: number;
+  fourEyes: boolean;
+  openedAt: string;
+  timeoutAt: string;
+  approvedBy: string[];
+}
+
+export interface ApprovalReply {
+  gate: string;
+  decision: 'approved' | 'rejected';
+  approvals: number;
+  required: number;
+  /** True when this decision closed the gate. */
+  closed: boolean;
+}
+
+export interface AbortRequest {
+  by: string;
+  reason?: string;
+}
+
+export interface PauseRequest {
+  by: string;
+  reason?: string;
+}
+
+export interface MetricMeasurement {
+  environment: string;
+  metric: string;
+  /** Which analysis: steps[i] or background-from-step-i. */
+  analysis: string;
+  at: string;
+  value: number | null;
+  phase: 'successful' | 'failed' | 'inconclusive' | 'error';
+  message?: string;
+  dryRun: boolean;
+}
+
+export interface AnalysisRecord {
+  environment: string;
+  analysis: string;
+  metrics: string[];
+  phase: 'running' | 'successful' | 'failed' | 'cancelled';
+  message?: string;
+}
+
+export interface CompensationRecord {
+  id: number;
+  description: string;
+  environment?: string;
+  status: 'pending' | 'running' | 'done' | 'failed' | 'committed';
+  error?: string;
+}
+
+export interface CanaryState {
+  environment: string;
+  /** Index of the current step (0-based) and how many there are. */
+  step: number;
+  steps: number;
+  weight: number;
+  description: string;
+}
+
+export interface DeploymentRecord {
+  environment: string;
+  kind: 'helm' | 'gitops';
+  detail: Record<string, unknown>;
+  promoted: boolean;
+}
+
+export interface NotificationRecord {
+  event: string;
+  environment?: string;
+  channel: string;
+  status: 'sent' | 'failed';
+  error?: string;
+}
+
+export interface ReleaseError {
+  stage: Stage;
+  environment?: string;
+  type: string;
+  message: string;
+}
+
+export interface ReleaseStatus {
+  releaseId: string;
+  service: string;
+  version: string;
+  commit: string;
+  trigger: Trigger;
+  environments: string[];
+  stage: Stage;
+  environment?: string;
+  outcome: Outcome;
+  paused: (PauseRequest & { at: string }) | null;
+  policy: { waitingUntil?: string; reason?: string } | null;
+  canary: CanaryState | null;
+  stages: StageRecord[];
+  approvals: { pending: PendingApproval | null; decisions: ApprovalDecision[] };
+  metrics: MetricMeasurement[];
+  analyses: AnalysisRecord[];
+  compensation: CompensationRecord[];
+  build: BuildManifest | null;
+  image: ImageRef | null;
+  deployments: DeploymentRecord[];
+  notifications: NotificationRecord[];
+  error: ReleaseError | null;
+  abort: AbortRequest | null;
+  startedAt: string;
+  endedAt?: string;
+}
+
+/** The workflow's result (and, for unsuccessful releases, the details of its failure). */
+export type ReleaseResult = ReleaseStatus;
+
+export type { MetricSpec, RouteWeights };
