@@ -5,6 +5,8 @@ import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import proto from '@temporalio/proto';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { loadSpecFile, SpecError } from '../spec/load.js';
 import { releaseSpecJsonSchema } from '../spec/write-json-schema.js';
 import { ConfigError } from '../config/temporal.js';
@@ -186,7 +188,8 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .argument('<id>', 'release ID')
     .action(async (id) => {
       const events = await (await getClient()).history(id);
-      if (json) return printJson(events);
+      // The same JSON `temporal workflow show -o json` prints, so histories can be replayed.
+      if (json) return io.out(`${historyToJSON({ events })}\n`);
       for (const e of events) {
         const time = e.eventTime?.seconds ? new Date(Number(e.eventTime.seconds) * 1000).toISOString() : '';
         print(`${String(e.eventId).padStart(4)}  ${time}  ${describeEvent(e)}`);
@@ -233,6 +236,9 @@ async function follow(c: ShipyardClient, id: string, json: boolean, io: Io, star
 function report(err: unknown, json: boolean, io: Io): number {
   let code: number = EXIT.error;
   let message = err instanceof Error ? err.message : String(err);
+  // Temporal client errors wrap the server's reason ("Failed to start Workflow" <- search attribute not registered).
+  const cause = (err as { cause?: { message?: string } })?.cause?.message;
+  if (cause && !message.includes(cause)) message = `${message}: ${cause}`;
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.succeeded;
     // commander already printed the message
@@ -260,7 +266,7 @@ function positiveInt(value: string, flag: string): number {
 
 /** One line per history event: its type and the interesting part of its attributes. */
 function describeEvent(e: Record<string, any>): string {
-  const type = String(e.eventType ?? '').replace(/^EVENT_TYPE_/, '');
+  const type = String(proto.temporal.api.enums.v1.EventType[e.eventType] ?? e.eventType).replace(/^EVENT_TYPE_/, '');
   const attrs =
     e.activityTaskScheduledEventAttributes?.activityType?.name ??
     e.timerStartedEventAttributes?.timerId ??

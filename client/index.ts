@@ -12,7 +12,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import type { ReleaseSpec } from '../spec/schema.js';
-import { releaseUrl, temporalSettings, type TemporalSettings } from '../config/temporal.js';
+import { releaseUrl, taskQueueOverrides, temporalSettings, type TaskQueueOverrides, type TemporalSettings } from '../config/temporal.js';
 import {
   abortSignal,
   approveUpdate,
@@ -97,16 +97,18 @@ export class ShipyardClient {
   constructor(
     readonly client: Client,
     readonly settings: TemporalSettings,
+    /** Task queues releases go to unless a start names others (SHIPYARD_*_QUEUE). */
+    readonly taskQueues: TaskQueueOverrides = {},
   ) {}
 
-  static async connect(settings: TemporalSettings = temporalSettings()): Promise<ShipyardClient> {
+  static async connect(settings: TemporalSettings = temporalSettings(), taskQueues = taskQueueOverrides()): Promise<ShipyardClient> {
     const connection = await Connection.connect({
       address: settings.address,
       tls: settings.tls,
       apiKey: settings.apiKey,
       connectTimeout: '10s',
     });
-    return new ShipyardClient(new Client({ connection, namespace: settings.namespace }), settings);
+    return new ShipyardClient(new Client({ connection, namespace: settings.namespace }), settings, taskQueues);
   }
 
   async close(): Promise<void> {
@@ -130,6 +132,7 @@ export class ShipyardClient {
     }
     const environments = known.filter((e) => !opts.environments?.length || opts.environments.includes(e));
     const id = releaseId(opts.spec.service, opts.environments?.length ? environments : [], opts.commit);
+    const queues = { ...this.taskQueues, ...opts.taskQueues };
     const version = opts.version ?? opts.commit.slice(0, 12);
     if (!KEYWORD.test(version)) throw new ShipyardUsageError(`version '${version}' has characters a tag cannot hold`);
     const input: ReleaseInput = {
@@ -138,12 +141,12 @@ export class ShipyardClient {
       version,
       environments: opts.environments?.length ? environments : undefined,
       trigger: opts.trigger,
-      taskQueues: opts.taskQueues?.build || opts.taskQueues?.deploy ? { build: opts.taskQueues.build, deploy: opts.taskQueues.deploy } : undefined,
+      taskQueues: queues.build || queues.deploy ? { build: queues.build, deploy: queues.deploy } : undefined,
     };
     try {
       const handle = await this.client.workflow.start('releaseWorkflow', {
         workflowId: id,
-        taskQueue: opts.taskQueues?.orchestrator ?? TASK_QUEUES.orchestrator,
+        taskQueue: queues.orchestrator ?? TASK_QUEUES.orchestrator,
         args: [input],
         // A running release with this ID: the start fails and we attach below (we know we did not start it).
         workflowIdConflictPolicy: 'FAIL',

@@ -7,6 +7,8 @@
 //   TEMPORAL_TLS_SERVER_NAME  SNI / server name override
 //   TEMPORAL_TLS=true     TLS with the system CAs and no client certificate
 //   SHIPYARD_UI_URL       base URL of the Temporal UI for links (default http://localhost:8233)
+//   SHIPYARD_ORCHESTRATOR_QUEUE / SHIPYARD_BUILD_QUEUE / SHIPYARD_DEPLOY_QUEUE
+//                         task queues, for dedicated worker pools (defaults shipyard-orchestrator/-build/-deploy)
 import { readFileSync } from 'node:fs';
 
 export interface TemporalSettings {
@@ -56,6 +58,26 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
   }
   if (env.TEMPORAL_API_KEY) settings.apiKey = env.TEMPORAL_API_KEY;
   return settings;
+}
+
+export interface TaskQueueOverrides {
+  orchestrator?: string;
+  build?: string;
+  deploy?: string;
+}
+
+/** Task queue overrides from the environment; unset roles use the defaults in workflows/messages.ts. */
+export function taskQueueOverrides(env: NodeJS.ProcessEnv = process.env): TaskQueueOverrides {
+  const pick = (name: string) => {
+    const value = env[name]?.trim();
+    if (value && !/^[A-Za-z0-9._-]{1,200}$/.test(value)) throw new ConfigError(`${name}='${value}' is not a task queue name`);
+    return value || undefined;
+  };
+  return {
+    orchestrator: pick('SHIPYARD_ORCHESTRATOR_QUEUE'),
+    build: pick('SHIPYARD_BUILD_QUEUE'),
+    deploy: pick('SHIPYARD_DEPLOY_QUEUE'),
+  };
 }
 
 /** Link to a release in the Temporal UI. */

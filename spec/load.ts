@@ -48,8 +48,8 @@ export function parseSpec(text: string, source = 'spec'): ReleaseSpec {
     throw new SpecError(
       source,
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return { path: '', message: `YAML: ${e.message.split('\n')[0]}`, line: pos?.line, column: pos?.col };
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { path: '', message: `YAML: ${e.message.split('\n')[0]}`, line: pos.line, column: pos.col };
       }),
     );
   }

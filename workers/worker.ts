@@ -4,7 +4,7 @@
 //   deploy:       deploy, traffic, metrics, notification and JIRA activities on shipyard-deploy
 import { availableParallelism } from 'node:os';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { temporalSettings, type TemporalSettings } from '../config/temporal.js';
+import { taskQueueOverrides, temporalSettings, type TemporalSettings } from '../config/temporal.js';
 import { createBuildActivities, createDeployActivities, createIntegrationActivities } from '../activities/index.js';
 import { TASK_QUEUES } from '../workflows/messages.js';
 import { workflowSource } from './bundle.js';
@@ -51,10 +51,11 @@ export async function createWorker(role: Role, setup: WorkerSetup): Promise<Work
 export async function runRoles(roles: Role[]): Promise<void> {
   const settings = temporalSettings();
   const connection = await connect(settings);
-  const workers = await Promise.all(roles.map((role) => createWorker(role, { connection, namespace: settings.namespace })));
+  const taskQueues = taskQueueOverrides();
+  const workers = await Promise.all(roles.map((role) => createWorker(role, { connection, namespace: settings.namespace, taskQueues })));
   console.log(
     `shipyard worker [${roles.join(', ')}] connected to ${settings.address} namespace ${settings.namespace}; ` +
-      `task queues: ${roles.map((r) => TASK_QUEUES[r]).join(', ')}`,
+      `task queues: ${roles.map((r) => taskQueues[r] ?? TASK_QUEUES[r]).join(', ')}`,
   );
   try {
     await Promise.all(workers.map((w) => w.run()));
