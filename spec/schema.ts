@@ -1,6 +1,7 @@
 // The release spec: the one document that says how a service is built, deployed and promoted.
 // This zod schema is the truth; DESIGN.md has a sketch and README.md the reference.
 import { z } from 'zod';
+import { CronExpressionParser } from 'cron-parser/dist/CronExpressionParser.js';
 import { isDuration, parseDuration } from './duration.js';
 
 const duration = z
@@ -180,11 +181,18 @@ const EnvironmentSchema = z.strictObject({
 const DenyWindowSchema = z.strictObject({
   cron: z
     .string()
-    .regex(/^\S+(\s+\S+){4}$/, 'must be a 5-field cron expression: minute hour day-of-month month day-of-week')
-    .describe('When the window opens'),
+    .regex(/^\S+(\s+\S+){4,5}$/, 'must be a 5-field cron expression: minute hour day-of-month month day-of-week (or 6 fields, seconds first)')
+    .describe('When the window opens (5 fields; a 6th, leading, field is seconds)'),
   duration: duration.describe('How long the window stays closed to deploys'),
   timezone: z.string().default('UTC').describe('IANA time zone of the cron expression'),
   reason: z.string().default('deploy window closed'),
+}).superRefine((w, ctx) => {
+  // Checked here so a bad expression fails at load time, not inside a running release.
+  try {
+    CronExpressionParser.parse(w.cron, { tz: w.timezone, currentDate: new Date(0) }).next();
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['cron'], message: `invalid cron expression or time zone: ${(err as Error).message}` });
+  }
 });
 
 const PolicySchema = z.strictObject({

@@ -26,13 +26,3 @@ export function activeDenyWindow(policy: PolicySpec, now: Date): DenyWindowHit |
   }
   return hit;
 }
-
-/** Validates a cron expression and time zone; returns an error message or undefined. */
-export function checkCron(cron: string, timezone: string): string | undefined {
-  try {
-    CronExpressionParser.parse(cron, { tz: timezone, currentDate: new Date(0) }).next();
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}

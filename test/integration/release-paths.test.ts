@@ -313,3 +313,76 @@ describe('abort, pause and resume (mocked activities)', () => {
     });
   });
 });
+
+describe('deploy windows and background analysis (mocked activities)', () => {
+  /** Waits until the wall clock is `offset` seconds into a 10-second slot. */
+  async function alignToSlot(offset: number) {
+    for (;;) {
+      const s = new Date().getSeconds() % 10;
+      if (s === offset) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const window = { cron: '*/10 * * * * *', duration: '8s', reason: 'test freeze' };
+
+  test('a release inside a deny window waits with a durable timer until the window ends', async () => {
+    const world = new FakeWorld();
+    const spec = twoEnvSpec({ service: uniqueName('window'), withBuild: false, policy: { denyWindows: [window] } });
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      await alignToSlot(1);
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { environments: ['staging'] });
+      const waiting = await waitForStatus(ctx.shipyard, releaseId, (s) => s.policy?.waitingUntil !== undefined, 'policy wait', 5000);
+      assert.equal(waiting.stage, 'policy');
+      assert.equal(waiting.policy?.reason, 'test freeze');
+      assert.deepEqual(world.effects(), [], 'nothing deployed inside the window');
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'succeeded');
+      const deployedAt = Date.parse(final.status!.stages.find((s) => s.stage === 'deploy')!.startedAt);
+      assert.ok(deployedAt >= Date.parse(waiting.policy!.waitingUntil!), 'deploy started after the window closed');
+      assert.ok(eventTypes(await historyOf(ctx.shipyard, releaseId)).includes('TIMER_FIRED'));
+    });
+  });
+
+  test('onDenyWindow: fail ends the release as failed with the reason, nothing deployed', async () => {
+    const world = new FakeWorld();
+    const spec = twoEnvSpec({ service: uniqueName('windowfail'), withBuild: false, policy: { denyWindows: [window], onDenyWindow: 'fail' } });
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      await alignToSlot(1);
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec);
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'failed');
+      assert.equal(final.status!.error?.type, 'PolicyDenied');
+      assert.match(final.message ?? '', /deploy window closed: test freeze/);
+      assert.deepEqual(world.effects(), []);
+    });
+  });
+
+  test('a failing background analysis aborts the canary during a later pause, not at the next step', async () => {
+    const world = new FakeWorld().metric('error-rate', [0.001, 0.001, 0.3]);
+    const spec = twoEnvSpec({
+      service: uniqueName('bg'),
+      withBuild: false,
+      canarySteps: [{ setWeight: 10 }, { analysis: { metrics: ['error-rate'], background: true } }, { setWeight: 25 }, { pause: '1h' }, { setWeight: 100 }],
+      metrics: [{ name: 'error-rate', prometheus: { query: 'q' }, thresholdRange: { max: 0.01 }, interval: '1s', failureLimit: 0 }],
+    });
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec);
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'rolled-back');
+      assert.equal(final.status!.error?.type, 'AnalysisFailed');
+      assert.match(final.message ?? '', /analysis background-from-step-2 in production: metric error-rate failed 1 time/);
+      assert.deepEqual(
+        final.status!.metrics.map((m) => m.phase),
+        ['successful', 'successful', 'failed'],
+      );
+      const started = Date.parse(final.status!.startedAt);
+      const ended = Date.parse(final.status!.endedAt!);
+      assert.ok(ended - started < 60_000, 'did not wait for the 1h pause');
+      assert.deepEqual(world.effects().filter((e) => /Revert|restore/.test(e)), ['restoreTraffic@production', 'gitopsRevert@production']);
+      assert.ok(!world.calls.some((c) => c.name === 'setTrafficWeight' && c.detail === 100));
+    });
+  });
+});

@@ -176,8 +176,11 @@ ${metrics}`;
     expectIssue(`${MINIMAL}build: { targets: [linux/amd 64] }\n`, 'build.targets[0]', /os\/arch/);
   });
 
-  test('deny window cron must have 5 fields', () => {
+  test('deny window cron must have 5 fields and parse, its time zone must exist', () => {
     expectIssue(`${MINIMAL}policy: { denyWindows: [ { cron: "0 22 * *", duration: 8h } ] }\n`, 'policy.denyWindows[0].cron', /5-field cron/);
+    expectIssue(`${MINIMAL}policy: { denyWindows: [ { cron: "0 25 * * *", duration: 8h } ] }\n`, 'policy.denyWindows[0].cron', /invalid cron expression/);
+    expectIssue(`${MINIMAL}policy: { denyWindows: [ { cron: "0 22 * * *", duration: 8h, timezone: Mars/Olympus } ] }\n`, 'policy.denyWindows[0].cron', /invalid cron expression or time zone/);
+    assert.doesNotThrow(() => parseSpec(`${MINIMAL}policy: { denyWindows: [ { cron: "*/10 * * * * *", duration: 5s } ] }\n`));
   });
 
   test('oversized spec is refused before parsing', () => {

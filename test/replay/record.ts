@@ -1,0 +1,128 @@
+// Records the histories that replay.test.ts replays: the main release paths, run against the dev
+// server with MOCKED activities. Run `npm run record-histories` after an intended workflow change
+// that is NOT replay-compatible only together with a patched() guard; otherwise never re-record
+// to make a failing replay pass, that would hide the nondeterminism the test exists to catch.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { FakeWorld } from '../helpers/fake-activities.js';
+import { twoEnvSpec } from '../helpers/specs.js';
+import { startRelease, waitForStatus } from '../helpers/release.js';
+import { connectClient, uniqueQueues, withWorkers } from '../helpers/temporal.js';
+import type { ShipyardClient } from '../../client/index.js';
+import type { ReleaseSpec } from '../../spec/schema.js';
+
+const OUT = fileURLToPath(new URL('../../../test/replay/histories/', import.meta.url));
+
+interface Scenario {
+  name: string;
+  world: () => FakeWorld;
+  spec: () => ReleaseSpec;
+  drive?: (shipyard: ShipyardClient, id: string) => Promise<void>;
+}
+
+const canaryWithApproval = [{ setWeight: 10 }, { pause: '1s' }, { analysis: { metrics: ['error-rate'] } }, { setWeight: 50 }, { approval: {} }, { setWeight: 100 }];
+
+const scenarios: Scenario[] = [
+  { name: 'happy-two-environments-canary', world: () => new FakeWorld(), spec: () => twoEnvSpec({ service: 'replay-happy' }) },
+  {
+    name: 'rolled-back-analysis-failure',
+    world: () => new FakeWorld().metric('error-rate', [0.001, 0.9]),
+    spec: () => twoEnvSpec({ service: 'replay-analysis' }),
+  },
+  {
+    name: 'approvals-approved-with-canary-gate',
+    world: () => new FakeWorld(),
+    spec: () =>
+      twoEnvSpec({
+        service: 'replay-approve',
+        withBuild: false,
+        production: { approval: { approvers: ['alice', 'bob'], timeout: '1h', fourEyes: true } },
+        canarySteps: canaryWithApproval,
+      }),
+    drive: async (s, id) => {
+      await waitForStatus(s, id, (st) => st.approvals.pending?.gate === 'production/approval', 'env gate');
+      await s.approve(id, { approver: 'alice', comment: 'ok', via: 'cli' });
+      await waitForStatus(s, id, (st) => st.approvals.pending?.gate === 'production/canary/step-5', 'step gate');
+      await s.approve(id, { approver: 'bob', via: 'slack' });
+    },
+  },
+  {
+    name: 'rejected-at-gate',
+    world: () => new FakeWorld(),
+    spec: () => twoEnvSpec({ service: 'replay-reject', withBuild: false, production: { approval: { approvers: ['alice'], timeout: '1h' } } }),
+    drive: async (s, id) => {
+      await waitForStatus(s, id, (st) => st.approvals.pending !== null, 'gate');
+      await s.reject(id, { approver: 'alice', comment: 'no' });
+    },
+  },
+  {
+    name: 'approval-timeout',
+    world: () => new FakeWorld(),
+    spec: () => twoEnvSpec({ service: 'replay-timeout', withBuild: false, production: { approval: { approvers: ['alice'], timeout: '2s' } } }),
+  },
+  {
+    name: 'aborted-mid-canary',
+    world: () => new FakeWorld(),
+    spec: () => twoEnvSpec({ service: 'replay-abort', withBuild: false, canarySteps: [{ setWeight: 25 }, { pause: '1h' }, { setWeight: 100 }] }),
+    drive: async (s, id) => {
+      await waitForStatus(s, id, (st) => st.canary?.description === 'pause 1h', 'pause');
+      await s.abort(id, 'erin', 'alert');
+    },
+  },
+  {
+    name: 'pause-resume-and-indefinite-pause',
+    world: () => new FakeWorld().delay('helmDeploy', 1000),
+    spec: () => twoEnvSpec({ service: 'replay-pause', withBuild: false, canarySteps: [{ setWeight: 30 }, { pause: {} }, { setWeight: 100 }] }),
+    drive: async (s, id) => {
+      await waitForStatus(s, id, (st) => st.stage === 'deploy', 'deploy');
+      await s.pause(id, 'frank', 'look');
+      await new Promise((r) => setTimeout(r, 2000));
+      await s.resume(id, 'frank');
+      await waitForStatus(s, id, (st) => st.canary?.description === 'pause until resumed', 'pause step');
+      await s.resume(id, 'frank');
+    },
+  },
+  {
+    name: 'background-analysis-failure',
+    world: () => new FakeWorld().metric('error-rate', [0.001, 0.5]),
+    spec: () =>
+      twoEnvSpec({
+        service: 'replay-bg',
+        withBuild: false,
+        canarySteps: [{ setWeight: 10 }, { analysis: { metrics: ['error-rate'], background: true } }, { pause: '1h' }],
+        metrics: [{ name: 'error-rate', prometheus: { query: 'q' }, thresholdRange: { max: 0.01 }, interval: '1s' }],
+      }),
+  },
+  {
+    name: 'compensation-failure',
+    world: () => new FakeWorld().fail('promoteCanary').fail('restoreTraffic', 'unreachable'),
+    spec: () => twoEnvSpec({ service: 'replay-compfail', withBuild: false, rollbackScope: 'release' }),
+  },
+];
+
+async function main() {
+  mkdirSync(OUT, { recursive: true });
+  const ctx = await connectClient();
+  try {
+    for (const sc of scenarios) {
+      const world = sc.world();
+      const queues = uniqueQueues('replay');
+      await withWorkers(queues, world.activities(), async () => {
+        const { releaseId } = await startRelease(ctx.shipyard, queues, sc.spec(), { commit: '0123456789abcdef0123456789abcdef01234567' });
+        await sc.drive?.(ctx.shipyard, releaseId);
+        const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+        const history = await ctx.client.workflow.getHandle(releaseId).fetchHistory();
+        writeFileSync(`${OUT}${sc.name}.json`, `${historyToJSON(history)}\n`);
+        console.log(`${sc.name}: ${final.outcome}, ${history.events?.length} events`);
+      });
+    }
+  } finally {
+    await ctx.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+// Determinism guard: every committed history in test/replay/histories/ must replay against today's
+// workflow code. A change that breaks one needs patched() (see DESIGN.md), not a re-recording.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { quietRuntime } from '../helpers/temporal.js';
+import { workflowSource } from '../../workers/bundle.js';
+
+const DIR = fileURLToPath(new URL('../../../test/replay/histories/', import.meta.url));
+const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+
+function load(file: string) {
+  return historyFromJSON(JSON.parse(readFileSync(`${DIR}${file}`, 'utf8')));
+}
+
+describe('replay of committed histories', () => {
+  test('the main release paths are committed', () => {
+    for (const name of ['happy-two-environments-canary', 'rolled-back-analysis-failure', 'approvals-approved-with-canary-gate', 'aborted-mid-canary', 'background-analysis-failure']) {
+      assert.ok(files.includes(`${name}.json`), `${name}.json missing`);
+    }
+  });
+
+  test('every history replays without nondeterminism', async () => {
+    quietRuntime();
+    const histories = files.map((f) => ({ workflowId: f, history: load(f) }));
+    const failures: string[] = [];
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories(workflowSource(), histories)) {
+      replayed++;
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    assert.equal(replayed, files.length);
+    assert.deepEqual(failures, []);
+  });
+
+  test('the guard can fail: a history whose commands no longer match is a DeterminismViolationError', async () => {
+    quietRuntime();
+    const history = load('happy-two-environments-canary.json');
+    // Pretend the code used to call another activity here: the workflow now schedules helmCurrentRevision.
+    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'helmCurrentRevision');
+    assert.ok(scheduled.length > 0);
+    scheduled[0].activityTaskScheduledEventAttributes!.activityType!.name = 'helmStatus';
+    await assert.rejects(Worker.runReplayHistory(workflowSource(), history, 'tampered'), (err: unknown) => err instanceof DeterminismViolationError);
+  });
+});
