@@ -1,14 +1,8 @@
 // The activity sets each worker role registers. Adapters that do not exist yet are loud stubs.
-import type { BuildActivities, DeployActivities, IntegrationActivities } from './types.js';
+import type { DeployActivities, IntegrationActivities } from './types.js';
 import { notImplemented } from './not-implemented.js';
 
-export function createBuildActivities(): BuildActivities {
-  return {
-    runTestGate: notImplemented('go test gate', 4),
-    buildTarget: notImplemented('go cross-compile', 4),
-    publishImage: notImplemented('OCI image', 4),
-  };
-}
+export { createBuildActivities } from './build/index.js';
 
 export function createDeployActivities(): DeployActivities {
   return {

@@ -22,6 +22,8 @@ export interface ReleaseRef {
 
 export interface SourceInput extends ReleaseRef {
   repo: string;
+  /** Go module directory inside the repository. */
+  dir?: string;
   goPackage: string;
 }
 
@@ -47,6 +49,7 @@ export interface BuildArtifact {
   sha256: string;
   size: number;
   cacheHit: boolean;
+  goVersion?: string;
 }
 
 export interface BuildManifest {

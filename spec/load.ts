@@ -1,5 +1,6 @@
 // Loading a release spec from YAML: parse, validate, apply defaults, and say exactly what is wrong.
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { z } from 'zod';
 import { ReleaseSpecSchema, type ReleaseSpec } from './schema.js';
@@ -89,6 +90,28 @@ function toSpecIssue(issue: z.core.$ZodIssue, locate: (path: PropertyKey[]) => {
   return { path: formatPath(issue.path), message, ...locate(path) };
 }
 
+/** A git location that is a local path rather than a URL (https://, ssh://, file://, git@host:repo). */
+function isLocalRepo(repo: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) && !/^[^/\s]+@[^/\s]+:/.test(repo);
+}
+
+/**
+ * Makes the spec's local paths absolute, relative to the spec file, so workers on this machine find
+ * them whatever their working directory: source.repo and gitops.repo when they are paths, and helm
+ * charts written as ./ or ../ paths.
+ */
+export function resolveLocalPaths(spec: ReleaseSpec, baseDir: string): ReleaseSpec {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  if (isLocalRepo(spec.source.repo)) spec.source.repo = abs(spec.source.repo);
+  for (const env of spec.environments) {
+    const { helm, gitops } = env.deploy;
+    if (helm && /^\.\.?\//.test(helm.chart)) helm.chart = abs(helm.chart);
+    if (helm) helm.valuesFiles = helm.valuesFiles.map((f) => (/^\.\.?\//.test(f) ? abs(f) : f));
+    if (gitops && isLocalRepo(gitops.repo)) gitops.repo = abs(gitops.repo);
+  }
+  return spec;
+}
+
 export function loadSpecFile(path: string): ReleaseSpec {
   let text: string;
   try {
@@ -96,5 +119,5 @@ export function loadSpecFile(path: string): ReleaseSpec {
   } catch (err) {
     throw new SpecError(path, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
   }
-  return parseSpec(text, path);
+  return resolveLocalPaths(parseSpec(text, path), dirname(resolve(path)));
 }

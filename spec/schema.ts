@@ -242,8 +242,9 @@ export const ReleaseSpecSchema = z
     $schema: z.string().optional(),
     service: dnsLabel.describe('Service name; part of the release ID'),
     source: z.strictObject({
-      repo: z.string().min(1).describe('Git URL or path of the service source'),
-      goPackage: z.string().min(1).default('.').describe('Go package to build, e.g. ./cmd/server'),
+      repo: z.string().min(1).describe('Git URL or path of the service source (paths are relative to the spec file)'),
+      dir: z.string().min(1).default('.').describe('Go module directory inside the repository'),
+      goPackage: z.string().min(1).default('.').describe('Go package to build, relative to dir, e.g. ./cmd/server'),
     }),
     build: z
       .strictObject({

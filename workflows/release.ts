@@ -306,7 +306,7 @@ export class Release {
 
   private async buildStage(): Promise<void> {
     const build = this.spec.build!;
-    const src = { ...this.ref(), repo: this.spec.source.repo, goPackage: this.spec.source.goPackage };
+    const src = { ...this.ref(), repo: this.spec.source.repo, dir: this.spec.source.dir, goPackage: this.spec.source.goPackage };
     await this.checkpoint();
     this.setStage('build');
     if (build.test) await this.acts.build.runTestGate({ ...src, vet: build.vet });
@@ -316,7 +316,7 @@ export class Release {
         this.acts.build.buildTarget({ ...src, target, ldflags: build.ldflags, versionVariable: build.versionVariable }),
       ),
     );
-    this.status.build = { commit: this.input.commit, version: this.input.version, artifacts };
+    this.status.build = { commit: this.input.commit, version: this.input.version, goVersion: artifacts[0]?.goVersion, artifacts };
     this.closeStage('ok', `${artifacts.length} target(s)`);
   }
 

@@ -1,0 +1,27 @@
+// Where the build worker keeps its state, from the environment.
+//   SHIPYARD_WORK_DIR       checkouts (default ~/.cache/shipyard/work)
+//   SHIPYARD_ARTIFACT_DIR   content-addressed artifact store (default ~/.cache/shipyard/artifacts)
+//   SHIPYARD_GIT_ASKPASS    GIT_ASKPASS program for private repositories (credentials never go in URLs)
+//   SHIPYARD_INSECURE_REGISTRIES  comma-separated host:port registries spoken to over plain HTTP
+// Private Go modules: GOPRIVATE, GOFLAGS, GONOSUMDB, GOPROXY and ~/.netrc pass through to `go` untouched.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export interface BuildSettings {
+  workDir: string;
+  artifactDir: string;
+  askpass?: string;
+  insecureRegistries: string[];
+  /** Called before each external command; tests count `go build` runs with it. */
+  onCommand?: (cmd: string, args: string[]) => void;
+}
+
+export function buildSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): BuildSettings {
+  const cache = join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'shipyard');
+  return {
+    workDir: env.SHIPYARD_WORK_DIR || join(cache, 'work'),
+    artifactDir: env.SHIPYARD_ARTIFACT_DIR || join(cache, 'artifacts'),
+    askpass: env.SHIPYARD_GIT_ASKPASS || undefined,
+    insecureRegistries: (env.SHIPYARD_INSECURE_REGISTRIES || '').split(',').map((s) => s.trim()).filter(Boolean),
+  };
+}

@@ -1,0 +1,110 @@
+// Source checkout: one work directory per (service, commit), fetched shallow by commit where the
+// server allows it. Idempotent: a directory already at the commit is reused. Credentials come from
+// GIT_ASKPASS (SHIPYARD_GIT_ASKPASS), never from the URL, and URLs are redacted in errors.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { redactText } from '../exec.js';
+import type { BuildSettings } from './settings.js';
+
+const inflight = new Map<string, Promise<string>>();
+
+function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
+export function gitFor(dir: string, settings: Pick<BuildSettings, 'askpass'>): SimpleGit {
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), GIT_TERMINAL_PROMPT: '0' };
+  if (settings.askpass) env.GIT_ASKPASS = settings.askpass;
+  // simple-git strips or refuses GIT_* variables it was not told about; this environment is ours
+  // (CA bundle, askpass, proxy settings), so allow what it holds.
+  const git = simpleGit({
+    baseDir: dir,
+    abort: cancellationSignal(),
+    timeout: { block: 120_000 },
+    allowEnvironment: Object.keys(env),
+  });
+  return git.env(env);
+}
+
+/** Returns the checkout directory of `commit`, fetching it once per worker even when builds race. */
+export function checkout(repo: string, commit: string, service: string, settings: BuildSettings): Promise<string> {
+  const dir = join(settings.workDir, 'src', service, commit);
+  if (!inflight.has(dir)) {
+    inflight.set(
+      dir,
+      checkoutOnce(repo, commit, dir, settings).finally(() => inflight.delete(dir)),
+    );
+  }
+  return inflight.get(dir)!;
+}
+
+async function checkoutOnce(repo: string, commit: string, dir: string, settings: BuildSettings): Promise<string> {
+  if (existsSync(dir) && (await headOf(dir, settings)) === commit) return dir;
+  await mkdir(dirname(dir), { recursive: true });
+  const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+  await mkdir(tmp);
+  try {
+    const git = gitFor(tmp, settings);
+    await git.init();
+    await git.addRemote('origin', repo);
+    try {
+      // Shallow fetch of exactly the commit; servers that refuse unadvertised SHAs get a full fetch.
+      await git.fetch(['--depth', '1', 'origin', commit]);
+    } catch (shallowErr) {
+      try {
+        await git.fetch(['origin']);
+      } catch (err) {
+        throw classifyFetchError(repo, err, shallowErr);
+      }
+    }
+    try {
+      await git.raw(['checkout', '--quiet', '--detach', commit]);
+    } catch {
+      throw ApplicationFailure.nonRetryable(`commit ${commit} is not in ${redactText(repo)}`, 'CommitNotFound');
+    }
+    const head = await git.revparse(['HEAD']);
+    if (head.trim() !== commit && !head.trim().startsWith(commit)) {
+      throw ApplicationFailure.nonRetryable(`checkout of ${commit} ended at ${head.trim()}`, 'CommitNotFound');
+    }
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+    return dir;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function headOf(dir: string, settings: BuildSettings): Promise<string | undefined> {
+  try {
+    return (await gitFor(dir, settings).revparse(['HEAD'])).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function classifyFetchError(repo: string, err: unknown, shallowErr: unknown): Error {
+  const text = redactText(`${(err as Error).message}\n${(shallowErr as Error).message}`);
+  if (/couldn't find remote ref|not our ref|no such remote ref|upload-pack: not our ref/i.test(text)) {
+    return ApplicationFailure.nonRetryable(`commit not found in ${redactText(repo)}: ${firstLine(text)}`, 'CommitNotFound');
+  }
+  // Not a repository, no access, no such host: retrying the same URL will not help.
+  return ApplicationFailure.nonRetryable(`cannot fetch ${redactText(repo)}: ${firstLine(text)}`, 'SourceUnavailable');
+}
+
+function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => /fatal|error|not/i.test(l)) ?? text.split('\n')[0]
+  ).slice(0, 300);
+}
