@@ -45,6 +45,8 @@ export interface StartReleaseOptions {
   version?: string;
   environments?: string[];
   trigger: Trigger;
+  /** Only the test gate and build (pull requests): release ID release/<service>/build/<commit>. */
+  buildOnly?: boolean;
   /** Start a new attempt when an earlier release of this commit failed (not when it succeeded). */
   retryFailed?: boolean;
   /** Task queues for this release's workflow and activities (dedicated worker pools); defaults to TASK_QUEUES. */
@@ -111,6 +113,12 @@ export class ShipyardClient {
     return new ShipyardClient(new Client({ connection, namespace: settings.namespace }), settings, taskQueues);
   }
 
+  /** A client whose connection is made on first use: a process can start while Temporal is down. */
+  static lazy(settings: TemporalSettings = temporalSettings(), taskQueues = taskQueueOverrides()): ShipyardClient {
+    const connection = Connection.lazy({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey, connectTimeout: '5s' });
+    return new ShipyardClient(new Client({ connection, namespace: settings.namespace }), settings, taskQueues);
+  }
+
   async close(): Promise<void> {
     await this.client.connection.close();
   }
@@ -130,8 +138,9 @@ export class ShipyardClient {
     if (unknown.length) {
       throw new ShipyardUsageError(`unknown environment(s) ${unknown.join(', ')}; the spec has ${known.join(', ')}`);
     }
-    const environments = known.filter((e) => !opts.environments?.length || opts.environments.includes(e));
-    const id = releaseId(opts.spec.service, opts.environments?.length ? environments : [], opts.commit);
+    if (opts.buildOnly && !opts.spec.build) throw new ShipyardUsageError(`a build-only release needs a build section in the spec of ${opts.spec.service}`);
+    const environments = opts.buildOnly ? [] : known.filter((e) => !opts.environments?.length || opts.environments.includes(e));
+    const id = opts.buildOnly ? releaseId(opts.spec.service, ['build'], opts.commit) : releaseId(opts.spec.service, opts.environments?.length ? environments : [], opts.commit);
     const queues = { ...this.taskQueues, ...opts.taskQueues };
     const version = opts.version ?? opts.commit.slice(0, 12);
     if (!KEYWORD.test(version)) throw new ShipyardUsageError(`version '${version}' has characters a tag cannot hold`);
@@ -139,7 +148,8 @@ export class ShipyardClient {
       spec: opts.spec,
       commit: opts.commit,
       version,
-      environments: opts.environments?.length ? environments : undefined,
+      environments: opts.environments?.length && !opts.buildOnly ? environments : undefined,
+      buildOnly: opts.buildOnly || undefined,
       trigger: opts.trigger,
       taskQueues: queues.build || queues.deploy ? { build: queues.build, deploy: queues.deploy } : undefined,
     };
@@ -154,7 +164,7 @@ export class ShipyardClient {
         workflowIdReusePolicy: opts.retryFailed ? 'ALLOW_DUPLICATE_FAILED_ONLY' : 'REJECT_DUPLICATE',
         typedSearchAttributes: new TypedSearchAttributes([
           { key: SA.service, value: opts.spec.service },
-          { key: SA.environment, value: environments[0] },
+          { key: SA.environment, value: environments[0] ?? 'build' },
           { key: SA.version, value: version },
           { key: SA.commit, value: opts.commit },
           { key: SA.stage, value: 'queued' },

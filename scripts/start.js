@@ -5,6 +5,8 @@
 // With TEMPORAL_ADDRESS set, no dev server is started: the worker joins that cluster instead.
 // Ctrl-C stops everything.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { startDevServer, portInUse } from './dev-server.js';
@@ -48,9 +50,22 @@ async function main() {
 
   startChild('worker', [join(root, 'dist/workers/all-in-one.js')], env);
 
+  // The gateway: signed webhooks and chat approvals. Without a configured generic-webhook secret,
+  // generate one for this machine so the curl recipe in README works out of the box.
+  const secretFile = join(dataDir, 'webhook-secret');
+  if (!process.env.SHIPYARD_WEBHOOK_SECRET && !existsSync(secretFile)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(secretFile, randomBytes(24).toString('hex'), { mode: 0o600 });
+    log(`generated a generic-webhook secret in ${secretFile}`);
+  }
+  const gatewayPort = process.env.SHIPYARD_GATEWAY_PORT || '8088';
+  const webhookSecret = process.env.SHIPYARD_WEBHOOK_SECRET || readFileSync(secretFile, 'utf8').trim();
+  startChild('gateway', [join(root, 'dist/client/gateway/main.js')], { ...env, SHIPYARD_GATEWAY_PORT: gatewayPort, SHIPYARD_WEBHOOK_SECRET: webhookSecret });
+
   console.log('');
   log('Shipyard is running.');
   if (uiUrl) log(`  Temporal UI:      ${uiUrl}  (releases are workflows; filter by ShipyardService, ShipyardStage, ...)`);
+  log(`  webhook gateway:  http://127.0.0.1:${gatewayPort}/webhooks/{github,gitlab,generic}  (generic secret: ${process.env.SHIPYARD_WEBHOOK_SECRET ? '$SHIPYARD_WEBHOOK_SECRET' : secretFile})`);
   log(`  start the demo:   npm run demo`);
   log(`  or any release:   npx shipyard release start -f examples/release.yaml --commit <sha> --wait`);
   log(`  list releases:    npx shipyard list`);

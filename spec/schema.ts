@@ -172,6 +172,10 @@ const CanarySchema = z.strictObject({
 
 const EnvironmentSchema = z.strictObject({
   name: dnsLabel,
+  image: z
+    .strictObject({ repository: z.string().min(1).describe('Registry repository of this environment, e.g. registry/prod/app') })
+    .optional()
+    .describe('Promote the image into this repository (copy by digest) before deploying'),
   approval: ApprovalSchema.optional().describe('People who must approve before this environment is deployed'),
   deploy: DeploySchema,
   health: HealthSchema.default({ timeout: '5m' }),
@@ -289,6 +293,11 @@ export const ReleaseSpecSchema = z
         }
       });
     }
+    spec.environments.forEach((env, i) => {
+      if (env.image && !spec.image) {
+        ctx.addIssue({ code: 'custom', path: ['environments', i, 'image'], message: 'promoting an image needs the top-level image section' });
+      }
+    });
     if (spec.image && !spec.build) {
       ctx.addIssue({ code: 'custom', path: ['image'], message: 'an image needs a build section to produce its binaries' });
     }

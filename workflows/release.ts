@@ -17,7 +17,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { EnvironmentSpec, ReleaseSpec } from '../spec/schema.js';
 import { formatDuration, parseDuration } from '../spec/duration.js';
-import type { ReleaseRef } from '../activities/types.js';
+import type { ImageRef, ReleaseRef } from '../activities/types.js';
 import { createActivityProxies, NOTIFICATION_DRAIN_BUDGET, type ActivityProxies } from './activity-options.js';
 import { validateDecision } from './approval.js';
 import { runCanary } from './canary.js';
@@ -76,7 +76,7 @@ export class Release {
 
   constructor(readonly input: ReleaseInput) {
     this.spec = input.spec;
-    const wanted = input.environments?.length ? input.environments : this.spec.environments.map((e) => e.name);
+    const wanted = input.buildOnly ? [] : input.environments?.length ? input.environments : this.spec.environments.map((e) => e.name);
     this.environments = this.spec.environments.filter((e) => wanted.includes(e.name));
     const now = new Date().toISOString();
     this.status = {
@@ -217,6 +217,7 @@ export class Release {
   private async stages(): Promise<void> {
     await this.policyGate();
     if (this.spec.build) await this.buildStage();
+    if (this.input.buildOnly) return;
     if (this.spec.image) await this.imageStage();
     for (const env of this.environments) await this.environmentStage(env);
   }
@@ -346,7 +347,8 @@ export class Release {
       this.closeStage('ok');
     }
     await this.policyGate(env.name);
-    await this.deployStage(env);
+    const image = await this.promoteImage(env);
+    await this.deployStage(env, image);
     await this.healthStage(env);
     if (env.canary) {
       this.setStage('canary', env.name);
@@ -356,13 +358,23 @@ export class Release {
     await this.promoteStage(env);
   }
 
-  private async deployStage(env: EnvironmentSpec): Promise<void> {
+  /** The image an environment deploys: the published one, or its copy in the environment's repository. */
+  private async promoteImage(env: EnvironmentSpec): Promise<ImageRef | null> {
+    if (!env.image || !this.status.image) return this.status.image;
+    await this.checkpoint();
+    this.setStage('images', env.name, `promote to ${env.image.repository}`);
+    const promoted = await this.acts.build.promoteImage({ ...this.ref(env.name), image: this.status.image, repository: env.image.repository });
+    this.closeStage('ok', `${promoted.repository}@${promoted.digest}`);
+    return promoted;
+  }
+
+  private async deployStage(env: EnvironmentSpec, image: ImageRef | null): Promise<void> {
     await this.checkpoint();
     this.setStage('deploy', env.name);
     const ref = this.ref(env.name);
     if (env.deploy.helm) {
       const helm = env.deploy.helm;
-      const input = { ...ref, helm, image: this.status.image };
+      const input = { ...ref, helm, image };
       const before = await this.acts.read.helmCurrentRevision(input);
       const undo = before.revision === null ? `helm uninstall ${helm.release}` : `helm rollback ${helm.release} ${before.revision}`;
       // Pushed before the upgrade: a helm killed half-way is undone too. The rollback checks before acting.
@@ -379,7 +391,7 @@ export class Release {
       this.closeStage('ok', `helm revision ${after.revision}`);
     } else {
       const gitops = env.deploy.gitops!;
-      const input = { ...ref, gitops, image: this.status.image };
+      const input = { ...ref, gitops, image };
       this.saga.push(`git revert of this release's commit on ${gitops.repo} ${gitops.branch}`, env.name, () =>
         this.acts.compensate().gitopsRevert(input),
       );

@@ -39,6 +39,8 @@ export interface ReleaseInput {
   /** Environments to release to, a subset of spec.environments in spec order; all when empty. */
   environments?: string[];
   trigger: Trigger;
+  /** Only the test gate and build matrix (e.g. for a pull request): no images, no environments. */
+  buildOnly?: boolean;
   /** Activity task queues, when this release's work goes to other worker pools than the defaults. */
   taskQueues?: { build?: string; deploy?: string };
 }

@@ -6,7 +6,7 @@ const { temporal } = proto;
 type temporal = typeof proto.temporal;
 import type { ShipyardClient, StartReleaseOptions } from '../../client/index.js';
 import type { ReleaseSpec } from '../../spec/schema.js';
-import type { ReleaseStatus } from '../../workflows/types.js';
+import type { ReleaseInput, ReleaseStatus } from '../../workflows/types.js';
 import { eventually, randomCommit, type TestQueues } from './temporal.js';
 
 export async function startRelease(
@@ -62,6 +62,13 @@ export function acceptedUpdates(events: HistoryEvent[], name: string): unknown[]
       const payload = e.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.input!.args!.payloads![0];
       return defaultPayloadConverter.fromPayload(payload as never);
     });
+}
+
+/** The release input a workflow was started with (no worker needed, unlike the status query). */
+export async function startInput(shipyard: ShipyardClient, id: string): Promise<ReleaseInput> {
+  const events = await historyOf(shipyard, id);
+  const payload = events[0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+  return defaultPayloadConverter.fromPayload(payload as never) as ReleaseInput;
 }
 
 /** Activity types scheduled in history, in order. */

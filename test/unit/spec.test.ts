@@ -38,7 +38,7 @@ function expectIssue(text: string, path: string, message: RegExp) {
 
 describe('valid specs', () => {
   test('every example spec in examples/ loads', () => {
-    const files = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml') && !f.startsWith('routing'));
+    const files = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml') && f !== 'gateway.yaml');
     assert.ok(files.length >= 1);
     for (const f of files) {
       const spec = loadSpecFile(join(root, 'examples', f));
@@ -214,7 +214,8 @@ describe('durations', () => {
 
 describe('JSON Schema', () => {
   test('the committed spec/release-spec.schema.json is up to date (npm run schema)', () => {
-    assert.equal(readFileSync(JSON_SCHEMA_FILE, 'utf8'), releaseSpecJsonSchema());
+    const fresh = readFileSync(JSON_SCHEMA_FILE, 'utf8') === releaseSpecJsonSchema();
+    assert.ok(fresh, 'spec/release-spec.schema.json is stale: run `npm run schema` and commit it');
   });
 
   test('it describes the spec for editors: required fields, step choices, enums', () => {

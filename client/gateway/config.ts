@@ -1,0 +1,101 @@
+// The gateway's configuration: where it listens, where its secrets are, how events route to
+// releases, and which chat user is which Shipyard approver. YAML, validated like a release spec.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { loadSpecFile, SpecError, formatPath } from '../../spec/load.js';
+import type { ReleaseSpec } from '../../spec/schema.js';
+
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable');
+/** Where one secret comes from. Several per provider are all accepted, for rotation without downtime. */
+const SecretSourceSchema = z.union([z.strictObject({ env: envName }), z.strictObject({ file: z.string().min(1) })]);
+const Secrets = z.array(SecretSourceSchema).min(1);
+export type SecretSource = z.infer<typeof SecretSourceSchema>;
+
+const RouteSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  provider: z.enum(['github', 'gitlab', 'generic']).optional().describe('Only events from this provider'),
+  repo: z.string().min(1).describe('Glob on the repository path, e.g. team/payments or team/*'),
+  event: z.enum(['push', 'tag', 'pull_request']),
+  branch: z.string().optional().describe('Glob on the branch (push, pull_request target)'),
+  tag: z.string().optional().describe('Glob on the tag name'),
+  spec: z.string().min(1).describe('Release spec file, relative to the gateway config'),
+  environments: z.array(z.string()).optional().describe('Environments to release to; all when unset'),
+  buildOnly: z.boolean().default(false).describe('Only run the build (e.g. for pull requests)'),
+  version: z.enum(['tag', 'sha']).optional().describe('tag: the tag name (default for tags); sha: short commit'),
+});
+
+export const GatewayConfigSchema = z.strictObject({
+  listen: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8088) }).default({ host: '127.0.0.1', port: 8088 }),
+  bodyLimit: z.number().int().min(1024).max(25 * 1024 * 1024).default(1024 * 1024).describe('Largest request body, bytes'),
+  replayWindowSeconds: z.number().int().min(30).max(3600).default(300).describe('Timestamped requests older or newer than this are refused'),
+  retryAfterSeconds: z.number().int().min(1).default(30).describe('Retry-After on 503 while Temporal is unreachable'),
+  secrets: z
+    .strictObject({
+      github: Secrets.optional(),
+      gitlab: Secrets.optional(),
+      generic: Secrets.optional(),
+      slack: Secrets.optional(),
+      feishu: z.strictObject({ verificationToken: Secrets, encryptKey: Secrets.optional() }).optional(),
+      dingtalk: Secrets.optional(),
+    })
+    .default({}),
+  routes: z.array(RouteSchema).default([]),
+  chat: z
+    .strictObject({
+      users: z
+        .strictObject({
+          slack: z.record(z.string(), z.string()).default({}),
+          feishu: z.record(z.string(), z.string()).default({}),
+          dingtalk: z.record(z.string(), z.string()).default({}),
+        })
+        .default({ slack: {}, feishu: {}, dingtalk: {} }),
+    })
+    .default({ users: { slack: {}, feishu: {}, dingtalk: {} } }),
+});
+
+export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
+export type RouteConfig = z.output<typeof RouteSchema>;
+
+export interface LoadedRoute extends RouteConfig {
+  releaseSpec: ReleaseSpec;
+}
+
+export interface LoadedGatewayConfig extends GatewayConfig {
+  loadedRoutes: LoadedRoute[];
+}
+
+/** Validates a config object; route specs are loaded relative to `baseDir` and validated now, not at the first webhook. */
+export function resolveGatewayConfig(data: unknown, baseDir: string, source = 'gateway config'): LoadedGatewayConfig {
+  const result = GatewayConfigSchema.safeParse(data ?? {});
+  if (!result.success) {
+    throw new SpecError(source, result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+  }
+  const config = result.data;
+  // Secret files are relative to the config file too.
+  const resolveFiles = (list?: SecretSource[]) => list?.forEach((src) => 'file' in src && !isAbsolute(src.file) && (src.file = resolve(baseDir, src.file)));
+  const { github, gitlab, generic, slack, feishu, dingtalk } = config.secrets;
+  [github, gitlab, generic, slack, feishu?.verificationToken, feishu?.encryptKey, dingtalk].forEach(resolveFiles);
+  const loadedRoutes = config.routes.map((route, i) => {
+    const file = isAbsolute(route.spec) ? route.spec : resolve(baseDir, route.spec);
+    const releaseSpec = loadSpecFile(file);
+    const known = releaseSpec.environments.map((e) => e.name);
+    const unknown = (route.environments ?? []).filter((e) => !known.includes(e));
+    if (unknown.length) {
+      throw new SpecError(source, [{ path: `routes[${i}].environments`, message: `unknown environment(s) ${unknown.join(', ')} in ${route.spec}` }]);
+    }
+    return { ...route, releaseSpec };
+  });
+  return { ...config, loadedRoutes };
+}
+
+export function loadGatewayConfig(path: string): LoadedGatewayConfig {
+  let data: unknown;
+  try {
+    data = parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new SpecError(path, [{ path: '', message: `cannot read: ${(err as Error).message}` }]);
+  }
+  return resolveGatewayConfig(data, dirname(resolve(path)), path);
+}

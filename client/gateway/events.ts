@@ -1,0 +1,106 @@
+// Turning provider payloads into one shape: which repository, which ref, which commit, which kind
+// of event. Anything Shipyard does not act on becomes an `ignored` result with the reason.
+export type Provider = 'github' | 'gitlab' | 'generic';
+export type EventKind = 'push' | 'tag' | 'pull_request';
+
+export interface GitEvent {
+  provider: Provider;
+  kind: EventKind;
+  /** Repository path as the provider names it: owner/name (GitHub), group/project (GitLab). */
+  repo: string;
+  ref: string;
+  branch?: string;
+  tag?: string;
+  commit: string;
+  deliveryId: string;
+  sender: string;
+  pullRequest?: number;
+}
+
+export type Normalized = { event: GitEvent } | { ignored: string } | { ping: true } | { invalid: string };
+
+const SHA = /^[0-9a-f]{40}$/;
+const ZERO = /^0{40}$/;
+
+type Json = Record<string, any>;
+
+function refParts(ref: string): { branch?: string; tag?: string } {
+  if (ref.startsWith('refs/heads/')) return { branch: ref.slice('refs/heads/'.length) };
+  if (ref.startsWith('refs/tags/')) return { tag: ref.slice('refs/tags/'.length) };
+  return {};
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 && v.length <= 1024 ? v : undefined;
+}
+
+function fromRefPush(provider: Provider, body: Json, repo: string | undefined, commit: unknown, deliveryId: string, sender: string): Normalized {
+  const ref = str(body.ref);
+  if (!repo) return { invalid: 'payload has no repository name' };
+  if (!ref) return { invalid: 'payload has no ref' };
+  if (body.deleted === true || (typeof commit === 'string' && ZERO.test(commit))) return { ignored: `${ref} was deleted` };
+  if (typeof commit !== 'string' || !SHA.test(commit)) return { invalid: 'payload has no 40-hex commit' };
+  const { branch, tag } = refParts(ref);
+  if (!branch && !tag) return { ignored: `ref ${ref} is neither a branch nor a tag` };
+  return { event: { provider, kind: tag ? 'tag' : 'push', repo, ref, branch, tag, commit, deliveryId, sender } };
+}
+
+export function normalizeGithub(eventName: string | undefined, deliveryId: string, body: Json): Normalized {
+  if (!eventName) return { invalid: 'missing X-GitHub-Event header' };
+  const repo = str(body?.repository?.full_name);
+  const sender = str(body?.sender?.login) ?? 'github';
+  switch (eventName) {
+    case 'ping':
+      return { ping: true };
+    case 'push':
+      return fromRefPush('github', body, repo, body.after, deliveryId, sender);
+    case 'pull_request': {
+      const action = str(body.action);
+      if (!['opened', 'synchronize', 'reopened'].includes(action ?? '')) return { ignored: `pull_request action '${action}' starts nothing` };
+      const pr = body.pull_request ?? {};
+      const commit = pr.head?.sha;
+      if (!repo) return { invalid: 'payload has no repository name' };
+      if (typeof commit !== 'string' || !SHA.test(commit)) return { invalid: 'pull request has no 40-hex head commit' };
+      const branch = str(pr.base?.ref);
+      return { event: { provider: 'github', kind: 'pull_request', repo, ref: `refs/pull/${pr.number}/head`, branch, commit, deliveryId, sender, pullRequest: Number(pr.number) || undefined } };
+    }
+    default:
+      return { ignored: `GitHub event '${eventName}' is not routed (push, pull_request and ping are)` };
+  }
+}
+
+export function normalizeGitlab(eventName: string | undefined, deliveryId: string, body: Json): Normalized {
+  if (!eventName) return { invalid: 'missing X-Gitlab-Event header' };
+  const repo = str(body?.project?.path_with_namespace);
+  const sender = str(body?.user_username) ?? str(body?.user?.username) ?? 'gitlab';
+  switch (eventName) {
+    case 'Push Hook':
+    case 'Tag Push Hook':
+      return fromRefPush('gitlab', body, repo, body.checkout_sha ?? body.after, deliveryId, sender);
+    case 'Merge Request Hook': {
+      const attrs = body.object_attributes ?? {};
+      if (!['open', 'update', 'reopen'].includes(attrs.action)) return { ignored: `merge request action '${attrs.action}' starts nothing` };
+      const commit = attrs.last_commit?.id;
+      if (!repo) return { invalid: 'payload has no project path' };
+      if (typeof commit !== 'string' || !SHA.test(commit)) return { invalid: 'merge request has no 40-hex last commit' };
+      return {
+        event: { provider: 'gitlab', kind: 'pull_request', repo, ref: `refs/merge-requests/${attrs.iid}/head`, branch: str(attrs.target_branch), commit, deliveryId, sender, pullRequest: Number(attrs.iid) || undefined },
+      };
+    }
+    default:
+      return { ignored: `GitLab event '${eventName}' is not routed (Push Hook, Tag Push Hook, Merge Request Hook are)` };
+  }
+}
+
+/** Generic body: { event: push|tag|pull_request, repo, ref, commit, sender? }. */
+export function normalizeGeneric(deliveryId: string, body: Json): Normalized {
+  const kind = body?.event;
+  if (!['push', 'tag', 'pull_request'].includes(kind)) return { ignored: `event '${String(kind).slice(0, 40)}' is not routed (push, tag, pull_request are)` };
+  const repo = str(body.repo);
+  const ref = str(body.ref);
+  if (!repo) return { invalid: 'body has no repo' };
+  if (!ref) return { invalid: 'body has no ref' };
+  if (typeof body.commit !== 'string' || !SHA.test(body.commit)) return { invalid: 'body has no 40-hex commit' };
+  const { branch, tag } = refParts(ref);
+  return { event: { provider: 'generic', kind, repo, ref, branch: branch ?? str(body.branch), tag, commit: body.commit, deliveryId, sender: str(body.sender) ?? 'generic' } };
+}

@@ -1,0 +1,387 @@
+// The HTTP gateway: signed webhooks start releases, chat callbacks approve them.
+// Order of checks on every request: size (413) -> content type (415) -> signature over the raw
+// bytes (401) -> JSON (400) -> event kind (202 ignored) -> route (202 ignored) -> Temporal
+// (503 + Retry-After when unreachable). No 2xx is ever sent for an event Temporal did not take.
+import { createHash } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { ShipyardClient } from '../index.js';
+import { ShipyardUsageError } from '../errors.js';
+import { buttonValue, decidedText, parseButtonValue, parseCommand, type ChatDecision } from './chat.js';
+import type { LoadedGatewayConfig } from './config.js';
+import { normalizeGeneric, normalizeGithub, normalizeGitlab, type GitEvent, type Normalized, type Provider } from './events.js';
+import { GatewayMetrics } from './metrics.js';
+import { routeEvent } from './routing.js';
+import { SecretSet } from './secrets.js';
+import {
+  decryptFeishu,
+  verifyDingtalk,
+  verifyFeishuSignature,
+  verifyFeishuToken,
+  verifyGeneric,
+  verifyGithub,
+  verifyGitlab,
+  verifySlack,
+  type Verdict,
+} from './signatures.js';
+import { TemporalGuard, TemporalUnavailable, type GuardOptions } from './temporal-guard.js';
+
+export interface GatewayOptions {
+  config: LoadedGatewayConfig;
+  shipyard: ShipyardClient;
+  /** Clock for replay windows (tests move it). */
+  now?: () => number;
+  /** Fastify logger setting; JSON logs to stdout by default. */
+  logger?: boolean | object;
+  guard?: GuardOptions;
+  /** Slack response_url prefix the gateway may post message updates to. */
+  slackResponseUrlPrefix?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+type Req = FastifyRequest<{ Body: Buffer }>;
+
+function problem(reply: FastifyReply, status: number, error: string, detail?: string) {
+  return reply.code(status).send({ error, ...(detail ? { detail } : {}) });
+}
+
+function mediaType(req: FastifyRequest): string {
+  return String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
+function parseJson(raw: Buffer): { ok: true; value: any } | { ok: false } {
+  try {
+    const value = JSON.parse(raw.toString('utf8'));
+    return value !== null && typeof value === 'object' ? { ok: true, value } : { ok: false };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function headerOf(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export async function buildGateway(opts: GatewayOptions): Promise<{ app: FastifyInstance; metrics: GatewayMetrics; guard: TemporalGuard }> {
+  const { config, shipyard } = opts;
+  const now = opts.now ?? Date.now;
+  const env = opts.env ?? process.env;
+  const metrics = new GatewayMetrics();
+  const guard = new TemporalGuard({ withDeadline: (deadline, fn) => shipyard.client.withDeadline(deadline, fn), ...opts.guard });
+  const secrets = {
+    github: new SecretSet('github', config.secrets.github ?? [], env),
+    gitlab: new SecretSet('gitlab', config.secrets.gitlab ?? [], env),
+    generic: new SecretSet('generic', config.secrets.generic ?? [], env),
+    slack: new SecretSet('slack', config.secrets.slack ?? [], env),
+    feishuToken: new SecretSet('feishu', config.secrets.feishu?.verificationToken ?? [], env),
+    feishuKey: new SecretSet('feishu', config.secrets.feishu?.encryptKey ?? [], env),
+    dingtalk: new SecretSet('dingtalk', config.secrets.dingtalk ?? [], env),
+  };
+  const window = config.replayWindowSeconds;
+  const slackPrefix = opts.slackResponseUrlPrefix ?? 'https://hooks.slack.com/';
+
+  const app = Fastify({
+    logger: opts.logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers["x-gitlab-token"]'] },
+    bodyLimit: config.bodyLimit,
+  });
+  // Bodies stay raw bytes: signatures are over exactly what was sent. Other media types get 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: { code?: string; statusCode?: number; message: string }, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, 'payload too large', `body exceeds ${config.bodyLimit} bytes`);
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(reply, 415, 'unsupported media type', 'send application/json (Slack: application/x-www-form-urlencoded)');
+    if (err.statusCode && err.statusCode < 500) return problem(reply, err.statusCode, 'bad request', err.message);
+    req.log.error({ err }, 'gateway error');
+    return problem(reply, 500, 'internal error');
+  });
+  app.setNotFoundHandler((req, reply) => problem(reply, 404, 'not found', `${req.method} ${req.url.split('?')[0]}`));
+
+  const count = (route: string, outcome: string) => metrics.requests.inc({ route, outcome });
+  const unauthorized = (reply: FastifyReply, route: string, provider: string, verdict: Verdict & { ok: false }) => {
+    metrics.signatureFailures.inc({ provider });
+    count(route, 'unauthorized');
+    return problem(reply, 401, 'unauthorized', verdict.reason);
+  };
+  const unavailable = (reply: FastifyReply, route: string, err: Error) => {
+    count(route, 'unavailable');
+    metrics.breakerOpen.set(guard.state === 'open' ? 1 : 0);
+    reply.header('Retry-After', String(config.retryAfterSeconds));
+    return problem(reply, 503, 'temporal unavailable', `${err.message}; retry later`);
+  };
+
+  // ---- webhooks ----
+
+  async function startRelease(req: Req, reply: FastifyReply, route: string, event: GitEvent) {
+    const routed = routeEvent(event, config.loadedRoutes);
+    if ('ignored' in routed) {
+      count(route, 'ignored');
+      req.log.info({ deliveryId: event.deliveryId, reason: routed.ignored }, 'event ignored');
+      return reply.code(202).send({ status: 'ignored', reason: routed.ignored, deliveryId: event.deliveryId });
+    }
+    const { route: rule, version } = routed.routed;
+    const started = process.hrtime.bigint();
+    try {
+      const result = await guard.call(() =>
+        shipyard.start({
+          spec: rule.releaseSpec,
+          commit: event.commit,
+          version,
+          environments: rule.environments,
+          buildOnly: rule.buildOnly,
+          trigger: { kind: 'webhook', by: event.sender, ref: event.ref, deliveryId: `${event.provider}:${event.deliveryId}` },
+        }),
+      );
+      metrics.startLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.breakerOpen.set(0);
+      const status = result.started ? 'started' : 'existing';
+      count(route, status);
+      req.log.info({ deliveryId: event.deliveryId, releaseId: result.releaseId, status, rule: rule.name }, 'release handed to Temporal');
+      return reply.code(202).send({ status, releaseId: result.releaseId, url: result.url, deliveryId: event.deliveryId });
+    } catch (err) {
+      if (err instanceof TemporalUnavailable) return unavailable(reply, route, err);
+      if (err instanceof ShipyardUsageError) {
+        count(route, 'unprocessable');
+        return problem(reply, 422, 'cannot start release', err.message);
+      }
+      throw err;
+    }
+  }
+
+  function webhook(
+    provider: Provider,
+    verify: (req: Req) => Verdict,
+    normalize: (req: Req, body: any) => Normalized,
+  ) {
+    const route = `webhook_${provider}`;
+    return async (req: Req, reply: FastifyReply) => {
+      if (mediaType(req) !== 'application/json') {
+        count(route, 'unsupported_media_type');
+        return problem(reply, 415, 'unsupported media type', 'send application/json');
+      }
+      const secretSet = secrets[provider];
+      if (!secretSet.configured) {
+        count(route, 'not_configured');
+        return problem(reply, 404, 'not configured', `${provider} webhooks have no secret configured on this gateway`);
+      }
+      const raw = req.body ?? Buffer.alloc(0);
+      const verdict = verify(req);
+      if (!verdict.ok) return unauthorized(reply, route, provider, verdict);
+      const parsed = parseJson(raw);
+      if (!parsed.ok) {
+        count(route, 'bad_request');
+        return problem(reply, 400, 'malformed JSON', 'the body is not a JSON object');
+      }
+      const normalized = normalize(req, parsed.value);
+      if ('ping' in normalized) {
+        count(route, 'ping');
+        return reply.code(200).send({ status: 'pong' });
+      }
+      if ('invalid' in normalized) {
+        count(route, 'bad_request');
+        return problem(reply, 400, 'bad event', normalized.invalid);
+      }
+      if ('ignored' in normalized) {
+        count(route, 'ignored');
+        return reply.code(202).send({ status: 'ignored', reason: normalized.ignored });
+      }
+      return startRelease(req, reply, route, normalized.event);
+    };
+  }
+
+  /** A delivery ID from the header, or a stable one derived from the body (same body, same ID). */
+  const deliveryId = (req: Req, ...headers: string[]) => {
+    for (const h of headers) {
+      const v = headerOf(req, h);
+      if (v && /^[A-Za-z0-9._:-]{1,128}$/.test(v)) return v;
+    }
+    return `body-${createHash('sha256').update(req.body ?? '').digest('hex').slice(0, 24)}`;
+  };
+
+  app.post('/webhooks/github', webhook(
+    'github',
+    (req) => verifyGithub(req.headers, req.body ?? Buffer.alloc(0), secrets.github),
+    (req, body) => normalizeGithub(headerOf(req, 'x-github-event'), deliveryId(req, 'x-github-delivery'), body),
+  ));
+  app.post('/webhooks/gitlab', webhook(
+    'gitlab',
+    (req) => verifyGitlab(req.headers, secrets.gitlab),
+    (req, body) => normalizeGitlab(headerOf(req, 'x-gitlab-event'), deliveryId(req, 'idempotency-key', 'x-gitlab-event-uuid'), body),
+  ));
+  app.post('/webhooks/generic', webhook(
+    'generic',
+    (req) => verifyGeneric(req.headers, req.body ?? Buffer.alloc(0), secrets.generic, now(), window),
+    (req, body) => normalizeGeneric(deliveryId(req, 'x-shipyard-delivery'), body),
+  ));
+
+  // ---- chat approvals ----
+
+  /** Maps the chat user, asks the workflow, and returns the text to show in chat. */
+  async function decide(req: FastifyRequest, route: string, provider: 'slack' | 'feishu' | 'dingtalk', chatUser: unknown, decision: ChatDecision) {
+    const identity = typeof chatUser === 'string' ? config.chat.users[provider][chatUser] : undefined;
+    if (!identity) {
+      count(route, 'unmapped_user');
+      req.log.warn({ provider, releaseId: decision.releaseId }, 'chat user is not mapped to a Shipyard identity');
+      return { ok: false, text: `You are not mapped to a Shipyard approver (${provider} user ${String(chatUser).slice(0, 64)}); ask an admin to add you to the gateway's chat.users.` };
+    }
+    try {
+      const request = { approver: identity, gate: decision.gate, comment: decision.comment, via: provider };
+      const reply = await guard.call(() => (decision.decision === 'approve' ? shipyard.approve(decision.releaseId, request) : shipyard.reject(decision.releaseId, request)));
+      count(route, decision.decision === 'approve' ? 'approved' : 'rejected');
+      req.log.info({ releaseId: decision.releaseId, gate: reply.gate, approver: identity, decision: decision.decision }, 'chat decision');
+      return { ok: true, text: decidedText(decision, identity, reply) };
+    } catch (err) {
+      if (err instanceof ShipyardUsageError) {
+        count(route, 'refused');
+        return { ok: false, text: `Not done: ${err.message}` };
+      }
+      throw err;
+    }
+  }
+
+  app.post('/chat/slack/interactions', async (req: Req, reply) => {
+    const route = 'chat_slack';
+    if (mediaType(req) !== 'application/x-www-form-urlencoded') return problem(reply, 415, 'unsupported media type', 'Slack interactivity posts application/x-www-form-urlencoded');
+    if (!secrets.slack.configured) return problem(reply, 404, 'not configured', 'Slack has no signing secret configured on this gateway');
+    const raw = req.body ?? Buffer.alloc(0);
+    const verdict = verifySlack(req.headers, raw, secrets.slack, now(), window);
+    if (!verdict.ok) return unauthorized(reply, route, 'slack', verdict);
+    const payloadText = new URLSearchParams(raw.toString('utf8')).get('payload');
+    const parsed = payloadText ? parseJson(Buffer.from(payloadText)) : { ok: false as const };
+    if (!parsed.ok) {
+      count(route, 'bad_request');
+      return problem(reply, 400, 'malformed payload', 'expected a payload= form field holding JSON');
+    }
+    const payload = parsed.value;
+    if (payload.type !== 'block_actions' || !Array.isArray(payload.actions) || !payload.actions[0]) {
+      count(route, 'ignored');
+      return reply.code(200).send({ status: 'ignored', reason: `interaction type '${String(payload.type).slice(0, 40)}' is not an approval` });
+    }
+    const decision = parseButtonValue(payload.actions[0].value);
+    if ('invalid' in decision) {
+      count(route, 'bad_request');
+      return problem(reply, 400, 'bad action', decision.invalid);
+    }
+    try {
+      const result = await decide(req, route, 'slack', payload.user?.id, decision);
+      // Update the message the button was on, so the channel sees who decided.
+      const responseUrl = typeof payload.response_url === 'string' ? payload.response_url : undefined;
+      if (responseUrl && responseUrl.startsWith(slackPrefix)) {
+        const body = result.ok ? { replace_original: true, text: result.text } : { response_type: 'ephemeral', replace_original: false, text: result.text };
+        fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) }).catch((err) =>
+          req.log.warn({ err: err.message }, 'slack response_url update failed'),
+        );
+      }
+      return reply.code(200).send({ ok: result.ok, text: result.text });
+    } catch (err) {
+      if (err instanceof TemporalUnavailable) return unavailable(reply, route, err);
+      throw err;
+    }
+  });
+
+  app.post('/chat/feishu/callback', async (req: Req, reply) => {
+    const route = 'chat_feishu';
+    if (mediaType(req) !== 'application/json') return problem(reply, 415, 'unsupported media type', 'send application/json');
+    if (!secrets.feishuToken.configured) return problem(reply, 404, 'not configured', 'Feishu has no verification token configured on this gateway');
+    const raw = req.body ?? Buffer.alloc(0);
+    let parsed = parseJson(raw);
+    if (!parsed.ok) {
+      count(route, 'bad_request');
+      return problem(reply, 400, 'malformed JSON', 'the body is not a JSON object');
+    }
+    let body = parsed.value;
+    let signed = false;
+    if (secrets.feishuKey.configured) {
+      // With an encrypt key, Feishu signs every request; accept nothing unsigned.
+      const verdict = verifyFeishuSignature(req.headers, raw, secrets.feishuKey, now(), window);
+      if (!verdict.ok) return unauthorized(reply, route, 'feishu', verdict);
+      signed = true;
+      if (typeof body.encrypt === 'string') {
+        const plain = decryptFeishu(body.encrypt, secrets.feishuKey);
+        if (!plain) return unauthorized(reply, route, 'feishu', { ok: false, reason: 'encrypted payload does not decrypt with the configured key' });
+        parsed = parseJson(Buffer.from(plain));
+        if (!parsed.ok) return problem(reply, 400, 'malformed JSON', 'the decrypted payload is not a JSON object');
+        body = parsed.value;
+      }
+    }
+    const token = body.header?.token ?? body.token;
+    const tokenVerdict = verifyFeishuToken(token, secrets.feishuToken);
+    if (!tokenVerdict.ok) return unauthorized(reply, route, 'feishu', tokenVerdict);
+    if (body.type === 'url_verification') {
+      count(route, 'url_verification');
+      return reply.code(200).send({ challenge: String(body.challenge ?? '') });
+    }
+    if (!signed) {
+      // Token-only mode has no request timestamp; the event's own create_time (ms) bounds replays.
+      const created = Number(body.header?.create_time);
+      if (!Number.isFinite(created) || Math.abs(now() - created) / 1000 > window) {
+        return unauthorized(reply, route, 'feishu', { ok: false, reason: `event create_time is missing or outside the ${window}s replay window` });
+      }
+    }
+    const event = body.event ?? body;
+    const decision = parseButtonValue(event.action?.value);
+    if ('invalid' in decision) {
+      count(route, 'bad_request');
+      return problem(reply, 400, 'bad action', decision.invalid);
+    }
+    try {
+      const result = await decide(req, route, 'feishu', event.operator?.open_id ?? event.open_id, decision);
+      return reply.code(200).send({ toast: { type: result.ok ? 'success' : 'error', content: result.text } });
+    } catch (err) {
+      if (err instanceof TemporalUnavailable) return unavailable(reply, route, err);
+      throw err;
+    }
+  });
+
+  app.post('/chat/dingtalk/callback', async (req: Req, reply) => {
+    const route = 'chat_dingtalk';
+    if (mediaType(req) !== 'application/json') return problem(reply, 415, 'unsupported media type', 'send application/json');
+    if (!secrets.dingtalk.configured) return problem(reply, 404, 'not configured', 'DingTalk has no app secret configured on this gateway');
+    const verdict = verifyDingtalk(req.headers, secrets.dingtalk, now(), window);
+    if (!verdict.ok) return unauthorized(reply, route, 'dingtalk', verdict);
+    const parsed = parseJson(req.body ?? Buffer.alloc(0));
+    if (!parsed.ok) {
+      count(route, 'bad_request');
+      return problem(reply, 400, 'malformed JSON', 'the body is not a JSON object');
+    }
+    const body = parsed.value;
+    const decision = parseCommand(body.text?.content);
+    if ('invalid' in decision) {
+      count(route, 'bad_request');
+      return reply.code(200).send({ msgtype: 'text', text: { content: decision.invalid } });
+    }
+    try {
+      const result = await decide(req, route, 'dingtalk', body.senderStaffId ?? body.senderId, decision);
+      return reply.code(200).send({ msgtype: 'text', text: { content: result.text } });
+    } catch (err) {
+      if (err instanceof TemporalUnavailable) return unavailable(reply, route, err);
+      throw err;
+    }
+  });
+
+  // ---- operations ----
+
+  let readyCache: { at: number; ok: boolean; detail: string } | undefined;
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (!readyCache || now() - readyCache.at > 2000) {
+      try {
+        await guard.call(() => shipyard.client.workflowService.getSystemInfo({}));
+        readyCache = { at: now(), ok: true, detail: 'temporal reachable' };
+      } catch (err) {
+        readyCache = { at: now(), ok: false, detail: (err as Error).message };
+      }
+    }
+    metrics.breakerOpen.set(guard.state === 'open' ? 1 : 0);
+    return reply.code(readyCache.ok ? 200 : 503).send({ status: readyCache.ok ? 'ready' : 'not ready', temporal: readyCache.detail, breaker: guard.state });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    metrics.breakerOpen.set(guard.state === 'open' ? 1 : 0);
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.addHook('onClose', async () => guard.shutdown());
+
+  return { app, metrics, guard };
+}
+
+export { buttonValue };
