@@ -75,6 +75,12 @@ export interface ImageRef {
   platforms: string[];
 }
 
+export interface PromoteImageInput extends ReleaseRef {
+  image: ImageRef;
+  /** Repository of the environment (e.g. registry/prod/app); the tag stays the version. */
+  repository: string;
+}
+
 export interface BuildActivities {
   /** Read-only apart from the shared build cache; safe to repeat. */
   runTestGate(input: TestGateInput): Promise<TestGateResult>;
@@ -82,6 +88,8 @@ export interface BuildActivities {
   buildTarget(input: BuildTargetInput): Promise<BuildArtifact>;
   /** Pushing the same digest again is a no-op. */
   publishImage(input: PublishImageInput): Promise<ImageRef>;
+  /** Copies by digest; copying what is already there is a no-op. The digest is verified. */
+  promoteImage(input: PromoteImageInput): Promise<ImageRef>;
 }
 
 // ---- deploy (task queue shipyard-deploy) ----

@@ -1,6 +1,6 @@
 // Build activities (task queue shipyard-build): test gate, cross-compile matrix, images.
 import type { BuildActivities } from '../types.js';
-import { notImplemented } from '../not-implemented.js';
+import { promoteImage, publishImage, type ImageTools } from './image.js';
 import { LocalArtifactStore, type ArtifactStore } from './artifact-store.js';
 import { buildTarget, runTestGate } from './go.js';
 import { buildSettingsFromEnv, type BuildSettings } from './settings.js';
@@ -8,10 +8,13 @@ import { buildSettingsFromEnv, type BuildSettings } from './settings.js';
 export function createBuildActivities(
   settings: BuildSettings = buildSettingsFromEnv(),
   store: ArtifactStore = new LocalArtifactStore(settings.artifactDir),
+  // crane from PATH: the tool bootstrap puts its cached build there (scripts/tools.js), a user's own install wins.
+  tools: ImageTools = { crane: process.env.SHIPYARD_CRANE || 'crane' },
 ): BuildActivities {
   return {
     runTestGate: (input) => runTestGate(input, settings),
     buildTarget: (input) => buildTarget(input, settings, store),
-    publishImage: notImplemented('OCI image', 4),
+    publishImage: (input) => publishImage(input, settings, tools),
+    promoteImage: (input) => promoteImage(input, settings, tools),
   };
 }

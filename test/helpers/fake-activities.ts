@@ -92,6 +92,10 @@ export class FakeWorld {
         await this.enter('publishImage', undefined);
         return { repository: i.repository, tag: i.version, digest: `sha256:${'a'.repeat(64)}`, platforms: i.platforms };
       },
+      promoteImage: async (i) => {
+        await this.enter('promoteImage', i.environment);
+        return { ...i.image, repository: i.repository };
+      },
     };
   }
 
