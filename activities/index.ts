@@ -3,6 +3,9 @@ import type { DeployActivities, IntegrationActivities } from './types.js';
 import { notImplemented } from './not-implemented.js';
 
 export { createBuildActivities } from './build/index.js';
+import { createNotifier, notifySettingsFromEnv, type NotifySettings } from './notify/index.js';
+import { updateJira } from './jira.js';
+import { buildSettingsFromEnv, type BuildSettings } from './build/settings.js';
 
 export function createDeployActivities(): DeployActivities {
   return {
@@ -20,9 +23,10 @@ export function createDeployActivities(): DeployActivities {
   };
 }
 
-export function createIntegrationActivities(): IntegrationActivities {
+export function createIntegrationActivities(settings: NotifySettings = notifySettingsFromEnv(), build: BuildSettings = buildSettingsFromEnv()): IntegrationActivities {
+  const { notify } = createNotifier(settings);
   return {
-    notify: notImplemented('notification', 7),
-    updateJira: notImplemented('jira', 7),
+    notify,
+    updateJira: (input) => updateJira(input, build),
   };
 }

@@ -203,11 +203,15 @@ export interface NotifyInput extends ReleaseRef {
 export interface JiraInput extends ReleaseRef {
   jira: JiraSpec;
   outcome: string;
+  /** Source repository, to read the release's commit messages. */
+  repo: string;
 }
 
 export interface IntegrationActivities {
+  /** Sends once per idempotency key (checked before sending). */
   notify(input: NotifyInput): Promise<void>;
-  updateJira(input: JiraInput): Promise<void>;
+  /** Comments and transitions once per issue and outcome (checked before acting). */
+  updateJira(input: JiraInput): Promise<{ issues: string[] }>;
 }
 
 export type AllActivities = BuildActivities & DeployActivities & IntegrationActivities;

@@ -224,8 +224,15 @@ const NotifySchema = z
     dingtalk: z.strictObject({ webhookEnv: envName, secretEnv: envName.optional() }).optional(),
     slack: z.strictObject({ webhookEnv: envName }).optional(),
     webhook: z.strictObject({ urlEnv: envName }).optional(),
-    email: z.strictObject({ to: z.array(z.string().email()).min(1), smtpUrlEnv: envName }).optional(),
+    email: z.strictObject({ to: z.array(z.string().email()).min(1), from: z.string().default('shipyard@localhost'), smtpUrlEnv: envName }).optional(),
     on: z.array(z.enum(NOTIFY_EVENTS)).default([...NOTIFY_EVENTS]),
+    template: z
+      .strictObject({
+        title: z.string().max(500).optional(),
+        text: z.string().max(4000).optional(),
+      })
+      .optional()
+      .describe('Mustache templates for the title and text; fields: service, version, environment, stage, canaryWeight, approvedBy, commit, url, event, outcome, error, gate'),
   })
   .superRefine((n, ctx) => {
     const kinds = ['feishu', 'dingtalk', 'slack', 'webhook', 'email'].filter((k) => (n as Record<string, unknown>)[k]);

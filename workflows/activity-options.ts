@@ -91,8 +91,10 @@ function compensateProxy(deployQueue: Queue, timeout?: string): DeployActivities
 const integrationProxy = (deployQueue: Queue) => proxyActivities<IntegrationActivities>({
   ...deployQueue,
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 4 },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 4 },
 });
 
 /** How long a finished release waits for its last notifications before completing. */
-export const NOTIFICATION_DRAIN_BUDGET = '2m';
+export const NOTIFICATION_DRAIN_BUDGET = '1m';
+/** How long earlier notifications still in flight may finish before the release ends without them. */
+export const NOTIFICATION_GRACE = '5s';

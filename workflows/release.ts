@@ -9,6 +9,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -18,7 +19,7 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { EnvironmentSpec, ReleaseSpec } from '../spec/schema.js';
 import { formatDuration, parseDuration } from '../spec/duration.js';
 import type { ImageRef, ReleaseRef } from '../activities/types.js';
-import { createActivityProxies, NOTIFICATION_DRAIN_BUDGET, type ActivityProxies } from './activity-options.js';
+import { createActivityProxies, NOTIFICATION_DRAIN_BUDGET, NOTIFICATION_GRACE, type ActivityProxies } from './activity-options.js';
 import { validateDecision } from './approval.js';
 import { runCanary } from './canary.js';
 import {
@@ -44,6 +45,10 @@ import type {
   ReleaseStatus,
   Stage,
 } from './types.js';
+
+/** patched() IDs: each guards a change that older histories must replay without. */
+const PATCH_NOTIFICATION_GRACE = 'notification-grace-v1';
+const LEGACY_DRAIN_BUDGET = '2m';
 
 /** Thrown inside the release when a gate is rejected or times out. */
 const REJECTED = 'ApprovalRejected';
@@ -71,7 +76,7 @@ export class Release {
   private abortRequest: AbortRequest | null = null;
   private resumes = 0;
   private notifySeq = 0;
-  private readonly inflightNotifications: Promise<void>[] = [];
+  private readonly inflightNotifications: { done: Promise<void>; settled: boolean; event: string; channel: string; environment?: string }[] = [];
   private readonly mainScope = new CancellationScope();
 
   constructor(readonly input: ReleaseInput) {
@@ -264,12 +269,33 @@ export class Release {
     this.closeStage(outcome === 'succeeded' ? 'ok' : 'failed');
     this.upsert([{ key: SA.outcome, value: outcome }]);
     await CancellationScope.nonCancellable(async () => {
+      // Releases recorded before the grace period waited for every notification; they replay that way.
+      const grace = patched(PATCH_NOTIFICATION_GRACE);
+      if (grace) await this.abandonStaleNotifications();
+      const finalFrom = grace ? this.inflightNotifications.length : 0;
       if (outcome === 'succeeded') this.notify('succeeded');
       else this.notify(outcome === 'rolled-back' ? 'rolled-back' : 'failed');
-      if (this.spec.jira) this.track('jira', undefined, this.acts.integration.updateJira({ ...this.ref(), jira: this.spec.jira, outcome }));
-      // Notifications never block the release for long: wait a bounded time for the last ones.
-      await Promise.race([Promise.all(this.inflightNotifications), sleep(NOTIFICATION_DRAIN_BUDGET)]);
+      if (this.spec.jira) {
+        const jira = this.acts.integration.updateJira({ ...this.ref(), jira: this.spec.jira, outcome, repo: this.spec.source.repo });
+        this.track('jira', undefined, jira.then(() => undefined));
+      }
+      // The final notifications get a bounded wait; they never hold the release for long.
+      const last = this.inflightNotifications.slice(finalFrom).map((n) => n.done);
+      if (last.length || !grace) await Promise.race([Promise.all(last), sleep(grace ? NOTIFICATION_DRAIN_BUDGET : LEGACY_DRAIN_BUDGET)]);
     });
+  }
+
+  /**
+   * Earlier notifications get a short grace; those still retrying after it are abandoned (the
+   * release's end is the news now). No timer when nothing is pending.
+   */
+  private async abandonStaleNotifications(): Promise<void> {
+    const pending = this.inflightNotifications.filter((x) => !x.settled);
+    if (pending.length) await Promise.race([Promise.all(pending.map((n) => n.done)), sleep(NOTIFICATION_GRACE)]);
+    for (const n of this.inflightNotifications.filter((x) => !x.settled)) {
+      n.settled = true;
+      this.record(this.status.notifications, { event: n.event, environment: n.environment, channel: n.channel, status: 'failed' as const, error: 'still retrying when the release ended; abandoned' });
+    }
   }
 
   private summary(outcome: Outcome): string {
@@ -554,6 +580,8 @@ export class Release {
         canaryWeight: this.status.canary?.weight ?? null,
         outcome: this.status.outcome,
         error: this.status.error?.message ?? null,
+        environments: this.status.environments.join(', '),
+        approvedBy: this.status.approvals.decisions.filter((d) => d.decision === 'approved').map((d) => d.approver).join(', ') || null,
         ...extra,
       };
       const sent = CancellationScope.nonCancellable(() =>
@@ -570,15 +598,21 @@ export class Release {
   }
 
   private track(channel: string, environment: string | undefined, work: Promise<void>, event = 'jira'): void {
-    this.inflightNotifications.push(
-      work.then(
-        () => this.record(this.status.notifications, { event, environment, channel, status: 'sent' as const }),
-        (err) => {
-          log.warn('notification failed', { event, channel, error: errorMessage(err) });
-          this.record(this.status.notifications, { event, environment, channel, status: 'failed' as const, error: errorMessage(err) });
-        },
-      ),
+    const entry = { done: Promise.resolve(), settled: false, event, channel, environment };
+    entry.done = work.then(
+      () => {
+        if (entry.settled) return;
+        entry.settled = true;
+        this.record(this.status.notifications, { event, environment, channel, status: 'sent' as const });
+      },
+      (err) => {
+        if (entry.settled) return;
+        entry.settled = true;
+        log.warn('notification failed', { event, channel, error: errorMessage(err) });
+        this.record(this.status.notifications, { event, environment, channel, status: 'failed' as const, error: errorMessage(err) });
+      },
     );
+    this.inflightNotifications.push(entry);
   }
 
   get aborted(): boolean {

@@ -165,6 +165,7 @@ export class FakeWorld {
       },
       updateJira: async (i) => {
         await this.enter('updateJira', i.environment, i.outcome);
+        return { issues: [] };
       },
     };
   }

@@ -12,7 +12,12 @@ export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.SHIPYARD_TEST_LOG_LEVEL as 'WARN') || 'ERROR') });
+    // SHIPYARD_TEST_METRICS_ADDRESS: expose the SDK's Prometheus metrics (workflow, activity and worker meters).
+    const metrics = process.env.SHIPYARD_TEST_METRICS_ADDRESS;
+    Runtime.install({
+      logger: new DefaultLogger((process.env.SHIPYARD_TEST_LOG_LEVEL as 'WARN') || 'ERROR'),
+      ...(metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } } : {}),
+    });
   } catch {
     // already installed by another helper in this process
   }

@@ -1,7 +1,9 @@
 // Records the histories that replay.test.ts replays: the main release paths, run against the dev
 // server with MOCKED activities. Run `npm run record-histories` after an intended workflow change
-// that is NOT replay-compatible only together with a patched() guard; otherwise never re-record
-// to make a failing replay pass, that would hide the nondeterminism the test exists to catch.
+// that is NOT replay-compatible only together with a patched() guard, and then with a new
+// RECORD_SUFFIX (e.g. RECORD_SUFFIX=v2 npm run record-histories) so the old recordings stay and keep
+// guarding the old path. Never re-record to make a failing replay pass: that would hide the
+// nondeterminism the test exists to catch.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -113,7 +115,9 @@ async function main() {
         await sc.drive?.(ctx.shipyard, releaseId);
         const final = await ctx.shipyard.wait(releaseId, undefined, 200);
         const history = await ctx.client.workflow.getHandle(releaseId).fetchHistory();
-        writeFileSync(`${OUT}${sc.name}.json`, `${historyToJSON(history)}\n`);
+        // Older recordings stay: they guard the code paths patched() keeps for them.
+        const suffix = process.env.RECORD_SUFFIX ? `-${process.env.RECORD_SUFFIX}` : '';
+        writeFileSync(`${OUT}${sc.name}${suffix}.json`, `${historyToJSON(history)}\n`);
         console.log(`${sc.name}: ${final.outcome}, ${history.events?.length} events`);
       });
     }

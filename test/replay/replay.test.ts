@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { quietRuntime } from '../helpers/temporal.js';
 import { workflowSource } from '../../workers/bundle.js';
 
@@ -22,6 +23,16 @@ describe('replay of committed histories', () => {
     for (const name of ['happy-two-environments-canary', 'rolled-back-analysis-failure', 'approvals-approved-with-canary-gate', 'aborted-mid-canary', 'background-analysis-failure']) {
       assert.ok(files.includes(`${name}.json`), `${name}.json missing`);
     }
+  });
+
+  test('both sides of each patched() change are covered by a history', () => {
+    const withPatch = (f: string) =>
+      load(f).events!.some((e) => {
+        const payload = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0];
+        return payload ? JSON.stringify(defaultPayloadConverter.fromPayload(payload as never)).includes('notification-grace-v1') : false;
+      });
+    assert.ok(files.some(withPatch), 'a history recorded with the notification grace patch');
+    assert.ok(files.some((f) => !withPatch(f)), 'a history recorded before it');
   });
 
   test('every history replays without nondeterminism', async () => {
