@@ -8,6 +8,7 @@ import { taskQueueOverrides, temporalSettings, type TemporalSettings } from '../
 import { createBuildActivities, createDeployActivities, createIntegrationActivities } from '../activities/index.js';
 import { TASK_QUEUES } from '../workflows/messages.js';
 import { workflowSource } from './bundle.js';
+import { installRuntime, runtimeSettingsFromEnv } from './runtime.js';
 
 export type Role = 'orchestrator' | 'build' | 'deploy';
 export const ROLES: Role[] = ['orchestrator', 'build', 'deploy'];
@@ -49,13 +50,16 @@ export async function createWorker(role: Role, setup: WorkerSetup): Promise<Work
 
 /** Runs the given roles until SIGINT/SIGTERM (the SDK runtime shuts workers down gracefully). */
 export async function runRoles(roles: Role[]): Promise<void> {
+  const runtime = runtimeSettingsFromEnv();
+  installRuntime(runtime);
   const settings = temporalSettings();
   const connection = await connect(settings);
   const taskQueues = taskQueueOverrides();
   const workers = await Promise.all(roles.map((role) => createWorker(role, { connection, namespace: settings.namespace, taskQueues })));
   console.log(
     `shipyard worker [${roles.join(', ')}] connected to ${settings.address} namespace ${settings.namespace}; ` +
-      `task queues: ${roles.map((r) => taskQueues[r] ?? TASK_QUEUES[r]).join(', ')}`,
+      `task queues: ${roles.map((r) => taskQueues[r] ?? TASK_QUEUES[r]).join(', ')}` +
+      (runtime.metricsAddress ? `; metrics on http://${runtime.metricsAddress}/metrics` : ''),
   );
   try {
     await Promise.all(workers.map((w) => w.run()));

@@ -32,6 +32,7 @@ import {
   statusQuery,
 } from './messages.js';
 import { activeDenyWindow } from './policy.js';
+import { releaseMetrics } from './metrics.js';
 import { errorMessage, Saga } from './saga.js';
 import { SA } from './search-attributes.js';
 import type {
@@ -44,6 +45,7 @@ import type {
   ReleaseResult,
   ReleaseStatus,
   Stage,
+  StageRecord,
 } from './types.js';
 
 /** patched() IDs: each guards a change that older histories must replay without. */
@@ -173,7 +175,10 @@ export class Release {
       if (pending.approvedBy.length >= pending.required) this.gateResult = 'approved';
     }
     const closed = this.gateResult !== undefined;
-    if (closed) this.status.approvals.pending = null;
+    if (closed) {
+      this.status.approvals.pending = null;
+      releaseMetrics.approval(this.spec.service, this.gateResult!, Date.now() - Date.parse(pending.openedAt));
+    }
     return {
       gate: pending.gate,
       decision: kind === 'approve' ? 'approved' : 'rejected',
@@ -242,9 +247,8 @@ export class Release {
         : errorMessage(failure),
     };
     if (current && !current.endedAt) {
-      current.endedAt = new Date().toISOString();
-      current.result = aborted ? 'cancelled' : 'failed';
       current.detail = this.status.error.message;
+      this.endStage(current, aborted ? 'cancelled' : 'failed');
     }
     this.status.approvals.pending = null;
     log.warn('release stopping', { ...this.status.error });
@@ -252,6 +256,7 @@ export class Release {
 
     const hadWork = this.saga.pendingCount > 0;
     if (hadWork) {
+      releaseMetrics.rolledBack(this.spec.service);
       this.setStage('compensating', this.status.environment);
       const ok = await this.saga.compensate();
       this.closeStage(ok ? 'ok' : 'failed', ok ? undefined : 'some compensations failed; see compensation');
@@ -268,6 +273,7 @@ export class Release {
     this.setStage('done');
     this.closeStage(outcome === 'succeeded' ? 'ok' : 'failed');
     this.upsert([{ key: SA.outcome, value: outcome }]);
+    releaseMetrics.finished(this.spec.service, outcome);
     await CancellationScope.nonCancellable(async () => {
       // Releases recorded before the grace period waited for every notification; they replay that way.
       const grace = patched(PATCH_NOTIFICATION_GRACE);
@@ -479,6 +485,7 @@ export class Release {
     try {
       const decided = await condition(() => this.gateResult !== undefined, timeoutMs);
       if (!decided) {
+        releaseMetrics.approval(this.spec.service, 'timed-out', timeoutMs);
         this.status.approvals.decisions.push({
           gate,
           decision: 'timed-out',
@@ -523,22 +530,30 @@ export class Release {
         if (detail) last.detail = detail;
         return;
       }
-      last.endedAt = new Date().toISOString();
-      last.result ??= 'ok';
+      this.endStage(last, last.result ?? 'ok');
     }
     this.status.stage = stage;
     if (environment) this.status.environment = environment;
     this.status.stages.push({ stage, environment, startedAt: new Date().toISOString(), detail });
     this.upsert([{ key: SA.stage, value: stage }]);
+    if (stage !== 'done') releaseMetrics.stageEntered(this.spec.service, this.status.releaseId, stage, Date.now() / 1000);
   }
 
   closeStage(result: 'ok' | 'failed', detail?: string): void {
     const last = this.status.stages[this.status.stages.length - 1];
     if (last && !last.endedAt) {
-      last.endedAt = new Date().toISOString();
-      last.result = result;
       if (detail) last.detail = detail;
+      this.endStage(last, result);
     }
+  }
+
+  /** Ends a stage record: its end time, result, duration metric, and the stuck-stage gauge back to 0. */
+  private endStage(record: StageRecord, result: NonNullable<StageRecord['result']>): void {
+    record.endedAt = new Date().toISOString();
+    record.result = result;
+    if (record.stage === 'done') return;
+    releaseMetrics.stage(this.spec.service, record.stage, Date.parse(record.endedAt) - Date.parse(record.startedAt));
+    releaseMetrics.stageEntered(this.spec.service, this.status.releaseId, record.stage, 0);
   }
 
   setCanaryWeight(environment: string, weight: number, description: string, step?: number, steps?: number): void {
