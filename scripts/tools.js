@@ -2,21 +2,70 @@
 // Tool bootstrap: makes the real binaries Shipyard talks to available.
 //
 // A tool already on PATH wins. Otherwise it is built from its Go module at the pinned version
-// into a per-version cache outside the repo (~/.cache/shipyard/tools/<name>/<version>/bin) and
-// reused on every later run. Adding a tool is one entry in TOOLS.
+// into a per-version cache outside the repo (~/.cache/shipyard/tools/<name>/<version>/bin, or
+// .../files for a tool that is a file rather than a binary) and reused on every later run.
+// Adding a tool is one entry in TOOLS.
 //
 //   node scripts/tools.js ensure temporal [more...]   build if needed, print paths
 //   node scripts/tools.js path temporal                print the path (builds if needed)
 //   node scripts/tools.js list                         show pins and what is cached
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, mkdtempSync, accessSync, constants } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  mkdtempSync,
+  accessSync,
+  constants,
+  copyFileSync,
+  chmodSync,
+  readFileSync,
+  writeFileSync,
+  statSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+const KUBERNETES = 'v1.34.4'; // k8s.io/kubernetes; its staging modules (k8s.io/api, ...) are tagged v0.34.4
+const KUBERNETES_MINOR = KUBERNETES.split('.').slice(0, 2).join('\\.'); // 'v1\.34', for pathVersion
+const ETCD = 'v3.6.16';
+const HELM = 'v3.22.0';
+
+/** go-wrapper build of packages of k8s.io/kubernetes, with a real version stamped in. */
+function kubernetesWrapper(...packages) {
+  const [major, minor, patch] = KUBERNETES.slice(1).split('.');
+  return {
+    kind: 'go-wrapper',
+    module: 'k8s.io/kubernetes',
+    localReplaces: { match: '^k8s\\.io/', version: `v0.${minor}.${patch}` },
+    packages: packages.map((p) => `k8s.io/kubernetes/${p}`),
+    // Without these the binaries report v0.0.0-master and kwokctl cannot tell their version.
+    ldflags: [
+      '-s -w',
+      `-X k8s.io/component-base/version.gitVersion=${KUBERNETES}`,
+      `-X k8s.io/component-base/version.gitMajor=${major}`,
+      `-X k8s.io/component-base/version.gitMinor=${minor}`,
+      '-X k8s.io/component-base/version.gitTreeState=clean',
+    ].join(' '),
+  };
+}
+
 /**
- * The pinned tools. `build.kind`:
- *  - go-install: `go install <module>@<version>` (the module has no `replace` lines)
+ * The pinned tools. A tool has `binaries` (executables; one on PATH wins) or `files` (plain files,
+ * always from the cache). `build.kind`:
+ *  - go-install: `go install <module>@<version>` (the module has no `replace` lines), with optional
+ *    `build.ldflags`
+ *  - go-wrapper: a generated module that requires `build.module` at the tool's version and builds
+ *    `build.packages` from it. Every `replace M => ./local/dir` of the upstream go.mod whose M
+ *    matches `build.localReplaces.match` becomes `replace M => M <build.localReplaces.version>`
+ *    (read from the downloaded go.mod at build time), for modules that are only buildable from
+ *    their own repository (k8s.io/kubernetes, etcd).
+ *  - go-mod-file: copies `build.files` (paths inside the module zip of `build.module` at the tool's
+ *    version) into the cache.
+ * `pathVersion` (optional): a binary on PATH wins only if `<binary> ...args` prints a line matching
+ * `match` (so an old distribution package does not shadow the pin).
  */
 export const TOOLS = {
   temporal: {
@@ -24,6 +73,56 @@ export const TOOLS = {
     binaries: ['temporal'],
     build: { kind: 'go-install', packages: ['github.com/temporalio/cli/cmd/temporal'] },
     note: 'Temporal CLI with the embedded dev server (server 1.29) and UI',
+  },
+  helm: {
+    version: HELM,
+    binaries: ['helm'],
+    build: {
+      kind: 'go-install',
+      packages: ['helm.sh/helm/v3/cmd/helm'],
+      ldflags: `-X helm.sh/helm/v3/internal/version.version=${HELM}`, // else `helm version` says v3.22
+    },
+    note: 'Helm 3 (v4 renames --atomic)',
+  },
+  kwok: {
+    version: 'v0.8.0',
+    binaries: ['kwok', 'kwokctl'],
+    build: { kind: 'go-install', packages: ['sigs.k8s.io/kwok/cmd/kwok', 'sigs.k8s.io/kwok/cmd/kwokctl'] },
+    note: 'kwokctl runs a control plane from local binaries; kwok fakes nodes and pods',
+  },
+  kubernetes: {
+    version: KUBERNETES,
+    binaries: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'],
+    build: kubernetesWrapper('cmd/kube-apiserver', 'cmd/kube-controller-manager', 'cmd/kube-scheduler'),
+    pathVersion: { args: ['--version'], match: `^Kubernetes ${KUBERNETES_MINOR}\\.` }, // same minor as the pin
+    note: 'control plane for cluster tests; the first build takes several minutes',
+  },
+  // kwokctl runs `kubectl get --raw /version` while it starts a cluster and downloads kubectl when
+  // none is on PATH; an old or wrapper kubectl (gcloud's "dispatcher") is not trusted.
+  kubectl: {
+    version: KUBERNETES,
+    binaries: ['kubectl'],
+    build: kubernetesWrapper('cmd/kubectl'),
+    pathVersion: { args: ['version', '--client'], match: `^Client Version: ${KUBERNETES_MINOR}\\.\\d+$` },
+    note: 'kubectl matching the control plane',
+  },
+  etcd: {
+    version: ETCD,
+    binaries: ['etcd'],
+    build: {
+      kind: 'go-wrapper',
+      module: 'go.etcd.io/etcd/server/v3',
+      localReplaces: { match: '^go\\.etcd\\.io/etcd/', version: ETCD },
+      packages: ['go.etcd.io/etcd/server/v3'],
+    },
+    pathVersion: { args: ['--version'], match: '^etcd Version: 3\\.6\\.' }, // Debian's etcd 3.4 is too old
+    note: 'etcd for the control plane',
+  },
+  'istio-crds': {
+    version: 'v1.30.3',
+    files: ['customresourcedefinitions.gen.yaml'],
+    build: { kind: 'go-mod-file', module: 'istio.io/api', files: ['kubernetes/customresourcedefinitions.gen.yaml'] },
+    note: 'Istio CRDs (networking.istio.io/v1 VirtualService, ...); apply server-side',
   },
 };
 
@@ -33,8 +132,21 @@ export function cacheRoot() {
   return join(xdg, 'shipyard', 'tools');
 }
 
+/** What a tool produces: binaries in .../bin, or plain files in .../files. */
+function outputs(tool) {
+  return tool.files ? { dir: 'files', names: tool.files, ok: isFile } : { dir: 'bin', names: tool.binaries, ok: isExecutable };
+}
+
 function toolBinDir(name) {
-  return join(cacheRoot(), name, TOOLS[name].version, 'bin');
+  return join(cacheRoot(), name, TOOLS[name].version, outputs(TOOLS[name]).dir);
+}
+
+function isFile(path) {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function isExecutable(path) {
@@ -46,13 +158,21 @@ function isExecutable(path) {
   }
 }
 
-/** The binary on PATH, unless SHIPYARD_TOOLS_IGNORE_PATH=1 (used to test the build path). */
-function fromPath(binary) {
-  if (process.env.SHIPYARD_TOOLS_IGNORE_PATH === '1') return undefined;
+/**
+ * The binary on PATH, unless SHIPYARD_TOOLS_IGNORE_PATH=1 (used to test the build path) or it fails
+ * the tool's `pathVersion` check.
+ */
+function fromPath(binary, tool) {
+  if (process.env.SHIPYARD_TOOLS_IGNORE_PATH === '1' || !tool.binaries) return undefined;
   for (const dir of (process.env.PATH || '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, binary);
-    if (isExecutable(candidate)) return candidate;
+    if (!isExecutable(candidate)) continue;
+    if (!tool.pathVersion) return candidate;
+    const res = spawnSync(candidate, tool.pathVersion.args, { encoding: 'utf8', timeout: 10_000 });
+    if (new RegExp(tool.pathVersion.match, 'm').test(`${res.stdout ?? ''}${res.stderr ?? ''}`)) return candidate;
+    log(`ignoring ${candidate}: its version does not match ${tool.pathVersion.match}`);
+    return undefined;
   }
   return undefined;
 }
@@ -83,11 +203,91 @@ async function buildGoInstall(name, tool, outDir) {
   const env = { ...process.env, GOBIN: outDir, CGO_ENABLED: '0', GOFLAGS: '-trimpath' };
   for (const pkg of tool.build.packages) {
     log(`go install ${pkg}@${tool.version}`);
-    await run('go', ['install', `${pkg}@${tool.version}`], { env });
+    const ldflags = tool.build.ldflags ? [`-ldflags=${tool.build.ldflags}`] : [];
+    await run('go', ['install', ...ldflags, `${pkg}@${tool.version}`], { env });
   }
 }
 
-const BUILDERS = { 'go-install': buildGoInstall };
+/** `go mod download -json <module>@<version>`: { Dir, GoMod, ... } of the module in the module cache. */
+async function goModDownload(module, version, env) {
+  const info = JSON.parse(await run('go', ['mod', 'download', '-json', `${module}@${version}`], { env }));
+  if (info.Error) throw new Error(`go mod download ${module}@${version}: ${info.Error}`);
+  return info;
+}
+
+/** The `replace M [v] => ./dir` (local directory) lines of a go.mod, as [M, dir] pairs. */
+function localReplaces(goMod) {
+  const pairs = [];
+  let inBlock = false;
+  for (const raw of goMod.split('\n')) {
+    let line = raw.replace(/\/\/.*$/, '').trim();
+    if (line === 'replace (') inBlock = true;
+    else if (inBlock && line === ')') inBlock = false;
+    else if (inBlock || line.startsWith('replace ')) {
+      if (!inBlock) line = line.slice('replace '.length).trim();
+      const m = line.match(/^(\S+)(?:\s+\S+)?\s+=>\s+(\.\.?\/\S*)$/);
+      if (m) pairs.push([m[1], m[2]]);
+    }
+  }
+  return pairs;
+}
+
+async function buildGoWrapper(name, tool, outDir, scratch) {
+  const { module, packages, localReplaces: lr, ldflags } = tool.build;
+  const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-trimpath', GOWORK: 'off' };
+  log(`go mod download ${module}@${tool.version}`);
+  const upstream = readFileSync((await goModDownload(module, tool.version, env)).GoMod, 'utf8');
+  const replaces = localReplaces(upstream).filter(([m]) => new RegExp(lr.match).test(m));
+  if (replaces.length === 0) throw new Error(`${module}@${tool.version}: no local replace matches ${lr.match}`);
+  // Keep upstream's language version and GODEBUG defaults: they decide the runtime behaviour
+  // (`tool` lines need go >= 1.24).
+  const goVersion = upstream.match(/^go\s+(\S+)$/m)?.[1] ?? '1.24';
+  const [maj, min] = goVersion.split('.').map(Number);
+  const goLine = `go ${maj > 1 || min >= 24 ? goVersion : '1.24'}`;
+  const godebug = upstream.match(/^godebug\s.*$/gm) ?? [];
+  const wrapper = join(scratch, 'wrapper');
+  mkdirSync(wrapper, { recursive: true });
+  writeFileSync(
+    join(wrapper, 'go.mod'),
+    [
+      `module shipyard.local/tools/${name}`,
+      '',
+      goLine,
+      ...godebug,
+      '',
+      `require ${module} ${tool.version}`,
+      '',
+      'replace (',
+      ...replaces.map(([m]) => `\t${m} => ${m} ${lr.version}`),
+      ')',
+      '',
+      ...packages.map((p) => `tool ${p}`),
+      '',
+    ].join('\n'),
+  );
+  log(`wrapper module: ${module} ${tool.version}, ${replaces.length} local replaces -> ${lr.version}; go mod tidy`);
+  await run('go', ['mod', 'tidy'], { cwd: wrapper, env });
+  mkdirSync(outDir, { recursive: true });
+  log(`go build ${packages.join(' ')}`);
+  // One package: name the binary after the tool (go.etcd.io/etcd/server/v3 would become 'server').
+  // Several: one `go build` into the directory, so they share compilation.
+  const out = packages.length === 1 ? join(outDir, tool.binaries[0]) : `${outDir}/`;
+  const args = ['build', '-o', out, ...(ldflags ? [`-ldflags=${ldflags}`] : []), ...packages];
+  await run('go', args, { cwd: wrapper, env });
+}
+
+async function buildGoModFile(name, tool, outDir) {
+  const env = { ...process.env, GOWORK: 'off' };
+  log(`go mod download ${tool.build.module}@${tool.version}`);
+  const { Dir } = await goModDownload(tool.build.module, tool.version, env);
+  mkdirSync(outDir, { recursive: true });
+  for (const file of tool.build.files) {
+    copyFileSync(join(Dir, file), join(outDir, basename(file)));
+    chmodSync(join(outDir, basename(file)), 0o644); // the module cache is read-only
+  }
+}
+
+const BUILDERS = { 'go-install': buildGoInstall, 'go-wrapper': buildGoWrapper, 'go-mod-file': buildGoModFile };
 
 const inflight = new Map();
 
@@ -100,12 +300,15 @@ export function ensureTool(name) {
 async function ensureToolOnce(name) {
   const tool = TOOLS[name];
   if (!tool) throw new Error(`unknown tool '${name}' (known: ${Object.keys(TOOLS).join(', ')})`);
-  const onPath = Object.fromEntries(tool.binaries.map((b) => [b, fromPath(b)]));
-  if (Object.values(onPath).every(Boolean)) return onPath;
+  const out = outputs(tool);
+  if (tool.binaries) {
+    const onPath = Object.fromEntries(tool.binaries.map((b) => [b, fromPath(b, tool)]));
+    if (Object.values(onPath).every(Boolean)) return onPath;
+  }
 
   const binDir = toolBinDir(name);
-  const cached = Object.fromEntries(tool.binaries.map((b) => [b, join(binDir, b)]));
-  if (Object.values(cached).every(isExecutable)) return cached;
+  const cached = Object.fromEntries(out.names.map((b) => [b, join(binDir, b)]));
+  if (Object.values(cached).every(out.ok)) return cached;
 
   if (spawnSync('go', ['version']).status !== 0) {
     throw new Error(`${name} is not on PATH and the Go toolchain needed to build it is missing`);
@@ -116,14 +319,15 @@ async function ensureToolOnce(name) {
   // Build into a scratch directory and rename, so an interrupted build never leaves a half tool behind.
   mkdirSync(join(cacheRoot(), name), { recursive: true });
   const scratch = mkdtempSync(join(cacheRoot(), name, '.build-'));
+  const scratchOut = join(scratch, out.dir);
   try {
-    await BUILDERS[tool.build.kind](name, tool, join(scratch, 'bin'), scratch);
-    for (const b of tool.binaries) {
-      if (!isExecutable(join(scratch, 'bin', b))) throw new Error(`build of ${name} did not produce ${b}`);
+    await BUILDERS[tool.build.kind](name, tool, scratchOut, scratch);
+    for (const b of out.names) {
+      if (!out.ok(join(scratchOut, b))) throw new Error(`build of ${name} did not produce ${b}`);
     }
     mkdirSync(join(cacheRoot(), name, tool.version), { recursive: true });
     if (existsSync(binDir)) rmSync(binDir, { recursive: true, force: true });
-    renameSync(join(scratch, 'bin'), binDir);
+    renameSync(scratchOut, binDir);
   } finally {
     clearInterval(ticker);
     rmSync(scratch, { recursive: true, force: true });
@@ -132,10 +336,12 @@ async function ensureToolOnce(name) {
   return cached;
 }
 
-/** Path of one binary of a tool (the tool's first binary by default). */
+/** Path of one binary (or file) of a tool (the tool's first one by default). */
 export async function toolPath(name, binary) {
   const paths = await ensureTool(name);
-  return paths[binary ?? TOOLS[name].binaries[0]];
+  const path = paths[binary ?? outputs(TOOLS[name]).names[0]];
+  if (!path) throw new Error(`tool '${name}' has no '${binary}' (it has ${Object.keys(paths).join(', ')})`);
+  return path;
 }
 
 async function main(argv) {
@@ -152,9 +358,10 @@ async function main(argv) {
   }
   if (cmd === 'list' || cmd === undefined) {
     for (const [name, tool] of Object.entries(TOOLS)) {
-      const state = tool.binaries.every((b) => fromPath(b))
+      const out = outputs(tool);
+      const state = tool.binaries?.every((b) => fromPath(b, tool))
         ? 'on PATH'
-        : tool.binaries.every((b) => isExecutable(join(toolBinDir(name), b)))
+        : out.names.every((b) => out.ok(join(toolBinDir(name), b)))
           ? `cached in ${toolBinDir(name)}`
           : 'not built yet';
       console.log(`${name.padEnd(12)} ${tool.version.padEnd(10)} ${state}`);
