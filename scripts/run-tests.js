@@ -3,6 +3,8 @@
 //   unit         pure logic (spec, policy, analysis, approval rules), no servers
 //   integration  the real Temporal dev server (started here once for the run): workflows with mocked
 //                activities, the client, the CLI, crash safety
+//   cluster      a local Kubernetes control plane (kube-apiserver, etcd, kwok fake nodes) started
+//                here once: helm, GitOps, rollout health, Istio traffic, Prometheus analysis
 //   replay       committed histories replayed against today's workflow code
 // Tools are built by scripts/tools.js when missing, never skipped. For quick local iteration a tier
 // may be left out with SHIPYARD_SKIP_TIERS=tier1,tier2; ignored under CI=true.
@@ -12,12 +14,24 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDevServer } from './dev-server.js';
-import { ensureTool } from './tools.js';
+import { ensureTool, toolPathEnv } from './tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TIERS = [
   { name: 'unit', dir: 'test/unit', tools: [] },
-  { name: 'integration', dir: 'test/integration', tools: ['temporal'], temporal: true },
+  {
+    name: 'integration',
+    dir: 'test/integration',
+    tools: ['temporal', 'crane', 'docker-registry', 'prometheus', 'groovy'],
+    temporal: true,
+  },
+  {
+    name: 'cluster',
+    dir: 'test/cluster',
+    tools: ['temporal', 'kubernetes', 'etcd', 'kwok', 'kubectl', 'helm', 'istio-crds', 'prometheus', 'crane', 'docker-registry'],
+    temporal: true,
+    cluster: true,
+  },
   { name: 'replay', dir: 'test/replay', tools: [] },
 ];
 const log = (m) => console.log(`[shipyard test] ${m}`);
@@ -58,7 +72,9 @@ async function main() {
     log(`tool ${tool}: ${Object.values(paths).join(', ')} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   }
 
-  const env = { ...process.env, SHIPYARD_TEST: '1' };
+  // Tests and the activities they run call the tools by name: put the resolved ones first on PATH.
+  const env = { ...process.env, SHIPYARD_TEST: '1', PATH: await toolPathEnv([...needed]) };
+  if (needed.has('istio-crds')) env.SHIPYARD_ISTIO_CRDS = Object.values(await ensureTool('istio-crds'))[0];
   let server;
   if (files.some((f) => f.tier.temporal)) {
     const started = Date.now();
@@ -66,6 +82,14 @@ async function main() {
     env.TEMPORAL_ADDRESS = server.address;
     env.TEMPORAL_NAMESPACE = 'default';
     log(`Temporal dev server on ${server.address} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  }
+  let cluster;
+  if (files.some((f) => f.tier.cluster)) {
+    const started = Date.now();
+    const { startCluster } = await import('./cluster.js');
+    cluster = await startCluster({ name: `shipyard-test-${process.pid}` });
+    env.KUBECONFIG = cluster.kubeconfig;
+    log(`local Kubernetes control plane (kwok) at ${cluster.apiServer} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   }
   for (const t of tiers) {
     const n = files.filter((f) => f.tier === t).length;
@@ -88,6 +112,7 @@ async function main() {
     child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
   });
   if (server) await server.stop();
+  if (cluster) await cluster.stop();
   log(`${code === 0 ? 'PASSED' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)}s`);
   process.exit(code);
 }

@@ -118,6 +118,31 @@ export const TOOLS = {
     pathVersion: { args: ['--version'], match: '^etcd Version: 3\\.6\\.' }, // Debian's etcd 3.4 is too old
     note: 'etcd for the control plane',
   },
+  crane: {
+    version: 'v0.22.1',
+    binaries: ['crane'],
+    build: { kind: 'go-install', packages: ['github.com/google/go-containerregistry/cmd/crane'] },
+    note: 'daemonless OCI image building, pushing and copying',
+  },
+  // Debian packages: installed with apt-get, services kept from starting (the tests start their own).
+  'docker-registry': {
+    version: 'debian',
+    binaries: ['docker-registry'],
+    build: { kind: 'apt', packages: ['docker-registry'] },
+    note: 'OCI distribution registry for image tests',
+  },
+  prometheus: {
+    version: 'debian',
+    binaries: ['prometheus', 'promtool'],
+    build: { kind: 'apt', packages: ['prometheus'] },
+    note: 'Prometheus for analysis tests; promtool checks the alert rules',
+  },
+  groovy: {
+    version: 'debian',
+    binaries: ['groovy'],
+    build: { kind: 'apt', packages: ['groovy'] },
+    note: 'Groovy, to parse the example Jenkinsfile',
+  },
   'istio-crds': {
     version: 'v1.30.3',
     files: ['customresourcedefinitions.gen.yaml'],
@@ -289,6 +314,39 @@ async function buildGoModFile(name, tool, outDir) {
 
 const BUILDERS = { 'go-install': buildGoInstall, 'go-wrapper': buildGoWrapper, 'go-mod-file': buildGoModFile };
 
+const POLICY_RC = '/usr/sbin/policy-rc.d';
+
+/**
+ * Installs Debian packages. A policy-rc.d that answers 101 keeps their services from starting
+ * (Debian's prometheus and docker-registry would otherwise start on :9090 and :5000).
+ */
+async function installApt(name, tool) {
+  if (process.getuid?.() !== 0) throw new Error(`${name}: installing Debian package(s) ${tool.build.packages.join(' ')} needs root (apt-get)`);
+  log(`installing ${tool.build.packages.join(' ')} with apt-get (first run only; ${tool.note ?? ''})`);
+  const started = Date.now();
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const ownPolicy = !existsSync(POLICY_RC);
+  if (ownPolicy) {
+    writeFileSync(POLICY_RC, '#!/bin/sh\n# shipyard tools: do not start services on install\nexit 101\n');
+    chmodSync(POLICY_RC, 0o755);
+  }
+  const install = () => run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...tool.build.packages], { env });
+  try {
+    await install().catch(async () => {
+      log('apt-get install failed; running apt-get update and trying again');
+      await run('apt-get', ['update', '-q'], { env });
+      await install();
+    });
+  } finally {
+    if (ownPolicy) rmSync(POLICY_RC, { force: true });
+  }
+  const paths = Object.fromEntries(tool.binaries.map((b) => [b, fromPath(b, tool)]));
+  const missing = tool.binaries.filter((b) => !paths[b]);
+  if (missing.length) throw new Error(`${name}: apt installed ${tool.build.packages.join(' ')} but ${missing.join(', ')} is not on PATH`);
+  log(`installed ${name} in ${formatSeconds(Date.now() - started)}`);
+  return paths;
+}
+
 const inflight = new Map();
 
 /** Returns { name: absolute path } for each binary of the tool, building it once if needed. */
@@ -305,6 +363,8 @@ async function ensureToolOnce(name) {
     const onPath = Object.fromEntries(tool.binaries.map((b) => [b, fromPath(b, tool)]));
     if (Object.values(onPath).every(Boolean)) return onPath;
   }
+
+  if (tool.build.kind === 'apt') return installApt(name, tool);
 
   const binDir = toolBinDir(name);
   const cached = Object.fromEntries(out.names.map((b) => [b, join(binDir, b)]));
@@ -336,6 +396,22 @@ async function ensureToolOnce(name) {
   return cached;
 }
 
+/**
+ * PATH with the directory of each given tool's binary in front, so child processes (activities
+ * calling helm, crane, kubectl) run exactly the resolved tools.
+ */
+export async function toolPathEnv(names, basePath = process.env.PATH || '') {
+  const dirs = [];
+  for (const name of names) {
+    if (!TOOLS[name].binaries) continue;
+    for (const p of Object.values(await ensureTool(name))) {
+      const dir = p.slice(0, p.lastIndexOf('/'));
+      if (!dirs.includes(dir)) dirs.push(dir);
+    }
+  }
+  return [...dirs, basePath].filter(Boolean).join(delimiter);
+}
+
 /** Path of one binary (or file) of a tool (the tool's first one by default). */
 export async function toolPath(name, binary) {
   const paths = await ensureTool(name);
@@ -363,7 +439,7 @@ async function main(argv) {
         ? 'on PATH'
         : out.names.every((b) => out.ok(join(toolBinDir(name), b)))
           ? `cached in ${toolBinDir(name)}`
-          : 'not built yet';
+          : tool.build.kind === 'apt' ? 'not installed yet (apt)' : 'not built yet';
       console.log(`${name.padEnd(12)} ${tool.version.padEnd(10)} ${state}`);
     }
     return;

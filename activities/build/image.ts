@@ -68,14 +68,17 @@ export async function publishImage(input: PublishImageInput, settings: BuildSett
     const layer = await layerTar(fileURLToPath(artifact.uri), binary);
     try {
       const platformTag = `${repository}:${tag}-${[os, arch, variant].filter(Boolean).join('-')}`;
-      const base = input.base && input.base !== 'scratch' ? ['--base', input.base] : ['--oci-empty-base'];
-      await crane(tools, settings, ['append', '-f', layer.tar, '-t', platformTag, '--platform', platform, ...base], repository);
+      // --platform picks the base image's platform; the empty base gets its platform from mutate below.
+      const base = input.base && input.base !== 'scratch' ? ['--base', input.base, '--platform', platform] : ['--oci-empty-base'];
+      await crane(tools, settings, ['append', '-f', layer.tar, '-t', platformTag, ...base], repository);
       const labelled = await crane(
         tools,
         settings,
         [
           'mutate',
           platformTag,
+          '--set-platform',
+          platform,
           '--entrypoint',
           `/app/${binary}`,
           '--label',
