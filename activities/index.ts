@@ -6,15 +6,19 @@ export { createBuildActivities } from './build/index.js';
 import { createNotifier, notifySettingsFromEnv, type NotifySettings } from './notify/index.js';
 import { updateJira } from './jira.js';
 import { buildSettingsFromEnv, type BuildSettings } from './build/settings.js';
+import { helmCurrentRevision, helmDeploy, helmRollback } from './deploy/helm.js';
+import { gitopsRevert, gitopsUpdate } from './deploy/gitops.js';
+import { checkHealth } from './deploy/health.js';
 
-export function createDeployActivities(): DeployActivities {
+export function createDeployActivities(build: BuildSettings = buildSettingsFromEnv()): DeployActivities {
+  const git = { askpass: build.askpass };
   return {
-    helmCurrentRevision: notImplemented('helm', 5),
-    helmDeploy: notImplemented('helm', 5),
-    helmRollback: notImplemented('helm', 5),
-    gitopsUpdate: notImplemented('gitops', 5),
-    gitopsRevert: notImplemented('gitops', 5),
-    checkHealth: notImplemented('kubernetes rollout health', 5),
+    helmCurrentRevision,
+    helmDeploy,
+    helmRollback,
+    gitopsUpdate: (input) => gitopsUpdate(input, git),
+    gitopsRevert: (input) => gitopsRevert(input, git),
+    checkHealth,
     getTrafficWeights: notImplemented('istio traffic router', 6),
     setTrafficWeight: notImplemented('istio traffic router', 6),
     restoreTraffic: notImplemented('istio traffic router', 6),

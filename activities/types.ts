@@ -129,6 +129,9 @@ export interface HealthInput extends ReleaseRef {
   namespace: string;
   deployment: string;
   timeout: string;
+  kubeContext?: string;
+  /** With Argo CD: wait for this Application to be Synced at `revision` and Healthy first. */
+  argocd?: { application: string; namespace: string; revision: string };
 }
 
 export interface HealthReport {

@@ -70,6 +70,11 @@ const GitOpsDeploySchema = z.strictObject({
   branch: z.string().min(1).default('main'),
   valuesFile: z.string().min(1).describe('Values file inside the config repo'),
   imageTagPath: z.string().min(1).default('image.tag').describe('Dotted path of the image tag in the values file'),
+  promoteFrom: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Environment branch to merge into this one (dev -> test -> prod) instead of editing the values file'),
   argocd: z
     .strictObject({
       application: z.string().min(1),
@@ -172,6 +177,7 @@ const CanarySchema = z.strictObject({
 
 const EnvironmentSchema = z.strictObject({
   name: dnsLabel,
+  kubeContext: z.string().optional().describe('kubeconfig context of this environment (health checks, traffic)'),
   image: z
     .strictObject({ repository: z.string().min(1).describe('Registry repository of this environment, e.g. registry/prod/app') })
     .optional()

@@ -436,11 +436,15 @@ export class Release {
   private async healthStage(env: EnvironmentSpec): Promise<void> {
     await this.checkpoint();
     this.setStage('health', env.name);
+    const gitops = env.deploy.gitops;
+    const configCommit = this.status.deployments.find((d) => d.environment === env.name && d.kind === 'gitops')?.detail.commit as string | null | undefined;
     const report = await this.acts.health(env.health.timeout).checkHealth({
       ...this.ref(env.name),
       namespace: this.namespaceOf(env),
       deployment: env.health.deployment ?? env.deploy.helm?.release ?? this.spec.service,
       timeout: env.health.timeout,
+      kubeContext: env.kubeContext ?? env.deploy.helm?.kubeContext,
+      argocd: gitops?.argocd && configCommit ? { application: gitops.argocd.application, namespace: gitops.argocd.namespace, revision: configCommit } : undefined,
     });
     this.closeStage('ok', `${report.readyReplicas}/${report.replicas} ready`);
     this.notify('deployed', env.name);

@@ -1,0 +1,55 @@
+// Kubernetes access for the deploy worker: the kubeconfig in KUBECONFIG (or ~/.kube/config), or the
+// in-cluster service account when running in a pod; an environment may name a context.
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+
+export interface Kube {
+  kc: KubeConfig;
+  apps: AppsV1Api;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+}
+
+const cache = new Map<string, Kube>();
+
+export function kube(context?: string): Kube {
+  const key = `${process.env.KUBECONFIG ?? ''}|${context ?? ''}`;
+  let k = cache.get(key);
+  if (!k) {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    if (context) {
+      if (!kc.getContexts().some((c) => c.name === context)) {
+        throw ApplicationFailure.nonRetryable(`kube context '${context}' is not in the deploy worker's kubeconfig`, 'InvalidSpec');
+      }
+      kc.setCurrentContext(context);
+    }
+    k = { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+    cache.set(key, k);
+  }
+  return k;
+}
+
+/** HTTP status of a client-node ApiException, if it is one. */
+export function statusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Classifies an API error: 401/403 and 404/422 will not get better by retrying; the rest may. */
+export function kubeFailure(what: string, err: unknown): Error {
+  const status = statusOf(err);
+  const body = (err as { body?: unknown })?.body;
+  const detail = typeof body === 'string' ? safeMessage(body) : (err as Error)?.message ?? String(err);
+  if (status === 401 || status === 403) return ApplicationFailure.nonRetryable(`${what}: forbidden (${status}): ${detail}`, 'Forbidden');
+  if (status === 404 || status === 422 || status === 400) return ApplicationFailure.nonRetryable(`${what}: ${status}: ${detail}`, 'KubeRefused');
+  return ApplicationFailure.retryable(`${what}: ${detail}`, 'ClusterUnreachable');
+}
+
+function safeMessage(body: string): string {
+  try {
+    return (JSON.parse(body) as { message?: string }).message ?? body.slice(0, 300);
+  } catch {
+    return body.slice(0, 300);
+  }
+}
