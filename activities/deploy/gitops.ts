@@ -113,6 +113,7 @@ export async function gitopsUpdate(input: GitOpsInput, settings: GitOpsSettings 
         return { repo: gitops.repo, branch: gitops.branch, commit: mine, previousTag: previous === 'none' ? null : previous };
       }
       const subject = `deploy(${input.service}): ${input.version} to ${input.environment} [skip ci]`;
+      let previousTag: string | null = null;
       if (gitops.promoteFrom) {
         await git.fetch('origin', gitops.promoteFrom);
         const behind = (await git.raw(['rev-list', '--count', `HEAD..origin/${gitops.promoteFrom}`])).trim();
@@ -125,6 +126,7 @@ export async function gitopsUpdate(input: GitOpsInput, settings: GitOpsSettings 
         if (!existsSync(file)) throw ApplicationFailure.nonRetryable(`values file ${gitops.valuesFile} is not in ${redactText(gitops.repo)} ${gitops.branch}`, 'ValuesFileNotFound');
         const before = readFileSync(file, 'utf8');
         const { text, previous } = setYamlScalar(before, gitops.imageTagPath.split('.'), tag);
+        previousTag = previous;
         if (previous === tag) return { repo: gitops.repo, branch: gitops.branch, commit: null, previousTag: previous };
         writeFileSync(file, text);
         await git.add(gitops.valuesFile);
@@ -133,7 +135,7 @@ export async function gitopsUpdate(input: GitOpsInput, settings: GitOpsSettings 
       }
       const head = (await git.revparse(['HEAD'])).trim();
       if (!(await push(git, gitops.branch))) return 'conflict';
-      return { repo: gitops.repo, branch: gitops.branch, commit: head, previousTag: null };
+      return { repo: gitops.repo, branch: gitops.branch, commit: head, previousTag };
     } finally {
       cleanup();
     }
