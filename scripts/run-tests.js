@@ -9,7 +9,7 @@
 // Tools are built by scripts/tools.js when missing, never skipped. For quick local iteration a tier
 // may be left out with SHIPYARD_SKIP_TIERS=tier1,tier2; ignored under CI=true.
 // Extra arguments select test files: npm test -- test/unit/spec.test.ts
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,7 +89,13 @@ async function main() {
     const { startCluster } = await import('./cluster.js');
     cluster = await startCluster({ name: `shipyard-test-${process.pid}` });
     env.KUBECONFIG = cluster.kubeconfig;
-    log(`local Kubernetes control plane (kwok) at ${cluster.apiServer} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    // Istio's CRDs (VirtualService, DestinationRule, ...): server-side, they are too big for client-side apply.
+    const kubectl = (...args) => execFileSync('kubectl', args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    kubectl('apply', '--server-side', '-f', env.SHIPYARD_ISTIO_CRDS);
+    // The Argo CD Application CRD, for the GitOps tests that simulate Argo CD.
+    kubectl('apply', '--server-side', '-f', join(root, 'test/fixtures/argocd-application-crd.yaml'));
+    kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s');
+    log(`local Kubernetes control plane (kwok) at ${cluster.apiServer} with Istio and Argo CD CRDs (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   }
   for (const t of tiers) {
     const n = files.filter((f) => f.tier === t).length;
