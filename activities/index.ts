@@ -9,9 +9,12 @@ import { buildSettingsFromEnv, type BuildSettings } from './build/settings.js';
 import { helmCurrentRevision, helmDeploy, helmRollback } from './deploy/helm.js';
 import { gitopsRevert, gitopsUpdate } from './deploy/gitops.js';
 import { checkHealth } from './deploy/health.js';
+import { createTrafficActivities } from './traffic/index.js';
+import { PrometheusProvider } from './metrics/prometheus.js';
 
 export function createDeployActivities(build: BuildSettings = buildSettingsFromEnv()): DeployActivities {
   const git = { askpass: build.askpass };
+  const prometheus = new PrometheusProvider();
   return {
     helmCurrentRevision,
     helmDeploy,
@@ -19,11 +22,8 @@ export function createDeployActivities(build: BuildSettings = buildSettingsFromE
     gitopsUpdate: (input) => gitopsUpdate(input, git),
     gitopsRevert: (input) => gitopsRevert(input, git),
     checkHealth,
-    getTrafficWeights: notImplemented('istio traffic router', 6),
-    setTrafficWeight: notImplemented('istio traffic router', 6),
-    restoreTraffic: notImplemented('istio traffic router', 6),
-    promoteCanary: notImplemented('istio traffic router', 6),
-    measureMetric: notImplemented('prometheus metrics', 6),
+    ...createTrafficActivities(),
+    measureMetric: async (input) => ({ value: await prometheus.measure(input.metric) }),
   };
 }
 

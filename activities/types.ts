@@ -149,6 +149,30 @@ export interface RouteWeights {
 export interface TrafficInput extends ReleaseRef {
   router: RouterSpec;
   namespace: string;
+  kubeContext?: string;
+}
+
+export interface WorkloadInput extends TrafficInput {
+  deployment: string;
+}
+
+export interface ScaleInput extends WorkloadInput {
+  replicas: number;
+}
+
+export interface ImagesInput extends WorkloadInput {
+  images: Record<string, string>;
+  timeout: string;
+}
+
+export interface PromoteInput extends TrafficInput {
+  /** With workloads, the stable Deployment takes the canary's images before traffic returns to it. */
+  workloads?: { stable: string; canary: string };
+  timeout?: string;
+}
+
+export interface FaultInput extends TrafficInput {
+  fault: { delay?: { percent: number; fixedDelay: string }; abort?: { percent: number; httpStatus: number } } | null;
 }
 
 export interface SetWeightInput extends TrafficInput {
@@ -188,7 +212,15 @@ export interface DeployActivities {
   /** Sets exactly the recorded weights (compensation). */
   restoreTraffic(input: RestoreTrafficInput): Promise<RouteWeights>;
   /** Stable takes the new version, canary weight 0. Repeatable. */
-  promoteCanary(input: TrafficInput): Promise<void>;
+  promoteCanary(input: PromoteInput): Promise<void>;
+  /** Sets the canary's replicas; the same count again is a no-op. Returns the previous count. */
+  scaleCanary(input: ScaleInput): Promise<{ previous: number }>;
+  /** Read-only: container images of a Deployment. */
+  readImages(input: WorkloadInput): Promise<Record<string, string>>;
+  /** Sets container images back (compensation of a promotion); equal images are a no-op. */
+  restoreImages(input: ImagesInput): Promise<void>;
+  /** Applies a fault on the route, or removes it (null); repeatable. */
+  setFault(input: FaultInput): Promise<void>;
   /** Read-only. */
   measureMetric(input: MeasureInput): Promise<Measurement>;
 }

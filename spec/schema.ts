@@ -107,6 +107,15 @@ const IstioRouterSchema = z.strictObject({
   host: z.string().optional().describe('Destination host; the VirtualService host when unset'),
   stableSubset: z.string().default('stable'),
   canarySubset: z.string().default('canary'),
+  destinationRule: dnsLabel.optional().describe('DestinationRule defining the subsets; found by host when unset'),
+  headerRoute: z
+    .strictObject({ header: z.string().min(1), value: z.string().min(1) })
+    .optional()
+    .describe('Requests with this header go to the canary while it takes traffic (A/B testing)'),
+  mirror: z
+    .strictObject({ percent: z.number().min(0).max(100) })
+    .optional()
+    .describe('Mirror this share of stable traffic to the canary during the canary'),
 });
 const RouterSchema = z.strictObject({ istio: IstioRouterSchema });
 
@@ -116,6 +125,10 @@ const MetricSchema = z
     prometheus: z.strictObject({
       query: z.string().min(1).describe('PromQL returning one sample'),
       address: z.string().optional().describe('Prometheus base URL; PROMETHEUS_URL when unset'),
+      range: z
+        .strictObject({ window: duration, step: duration.default('15s'), reduce: z.enum(['avg', 'max', 'min', 'last']).default('avg') })
+        .optional()
+        .describe('Run a range query over the last `window` and reduce it to one number'),
     }),
     thresholdRange: z
       .strictObject({ min: z.number().optional(), max: z.number().optional() })
@@ -146,13 +159,23 @@ const StepSchema = z
       })
       .optional(),
     approval: ApprovalStepSchema.optional(),
+    fault: z
+      .strictObject({
+        delay: z.strictObject({ percent: z.number().min(0).max(100), fixedDelay: duration }).optional(),
+        abort: z.strictObject({ percent: z.number().min(0).max(100), httpStatus: z.number().int().min(400).max(599) }).optional(),
+        duration: duration.describe('How long the fault stays applied while the metrics are measured'),
+        metrics: z.array(z.string()).min(1).describe('Metrics that must stay within their thresholds under the fault'),
+      })
+      .refine((f) => f.delay || f.abort, { message: 'set delay, abort or both' })
+      .optional()
+      .describe('Inject an Istio fault on the route for a bounded time and check the SLO holds'),
   })
   .superRefine((step, ctx) => {
     const keys = Object.keys(step).filter((k) => (step as Record<string, unknown>)[k] !== undefined);
     if (keys.length !== 1) {
       ctx.addIssue({
         code: 'custom',
-        message: `a step has exactly one of setWeight, pause, analysis, approval (found ${keys.length ? keys.join(', ') : 'none'})`,
+        message: `a step has exactly one of setWeight, pause, analysis, approval, fault (found ${keys.length ? keys.join(', ') : 'none'})`,
       });
     }
   })
@@ -160,6 +183,7 @@ const StepSchema = z
     if (step.setWeight !== undefined) return { setWeight: step.setWeight };
     if (step.pause !== undefined) return { pause: typeof step.pause === 'string' ? { duration: step.pause } : step.pause };
     if (step.analysis !== undefined) return { analysis: step.analysis };
+    if (step.fault !== undefined) return { fault: step.fault };
     return { approval: step.approval ?? {} };
   });
 
@@ -167,12 +191,31 @@ export type CanaryStep =
   | { setWeight: number }
   | { pause: { duration?: string } }
   | { analysis: { metrics: string[]; background: boolean } }
-  | { approval: { approvers?: string[]; required?: number; timeout?: string; fourEyes?: boolean } };
+  | { approval: { approvers?: string[]; required?: number; timeout?: string; fourEyes?: boolean } }
+  | {
+      fault: {
+        delay?: { percent: number; fixedDelay: string };
+        abort?: { percent: number; httpStatus: number };
+        duration: string;
+        metrics: string[];
+      };
+    };
 
 const CanarySchema = z.strictObject({
   router: RouterSchema,
   steps: z.array(StepSchema).min(1),
   metrics: z.array(MetricSchema).default([]),
+  workloads: z
+    .strictObject({ stable: dnsLabel, canary: dnsLabel })
+    .optional()
+    .describe('Stable and canary Deployments: promotion gives the stable one the canary images'),
+  scaling: z
+    .strictObject({
+      mode: z.enum(['proportional', 'fixed']),
+      replicas: z.number().int().min(1).describe('proportional: replicas at 100%; fixed: canary replicas'),
+    })
+    .optional()
+    .describe('Scale the canary Deployment with its weight (needs workloads)'),
 });
 
 const EnvironmentSchema = z.strictObject({
@@ -329,6 +372,9 @@ function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx
       ctx.addIssue({ code: 'custom', path: [...base, 'metrics', i, 'interval'], message: 'must be at least 1s' });
     }
   });
+  if (canary.scaling && !canary.workloads) {
+    ctx.addIssue({ code: 'custom', path: [...base, 'scaling'], message: 'scaling needs canary.workloads (which Deployment to scale)' });
+  }
   let lastWeight = 0;
   canary.steps.forEach((step, i) => {
     const path = [...base, 'steps', i];
@@ -337,11 +383,13 @@ function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx
         ctx.addIssue({ code: 'custom', path: [...path, 'setWeight'], message: `weights must not decrease (${lastWeight} -> ${step.setWeight})` });
       }
       lastWeight = step.setWeight;
-    } else if ('analysis' in step) {
-      step.analysis.metrics.forEach((name, j) => {
+    } else if ('analysis' in step || 'fault' in step) {
+      const key = 'analysis' in step ? 'analysis' : 'fault';
+      const metrics = 'analysis' in step ? step.analysis.metrics : step.fault.metrics;
+      metrics.forEach((name, j) => {
         if (!names.has(name)) {
           const known = [...names].join(', ') || 'none defined';
-          ctx.addIssue({ code: 'custom', path: [...path, 'analysis', 'metrics', j], message: `unknown metric '${name}' (canary.metrics has: ${known})` });
+          ctx.addIssue({ code: 'custom', path: [...path, key, 'metrics', j], message: `unknown metric '${name}' (canary.metrics has: ${known})` });
         }
       });
     } else if ('approval' in step) {

@@ -12,8 +12,18 @@ const ANALYSIS_FAILED = 'AnalysisFailed';
 
 export async function runCanary(release: Release, env: EnvironmentSpec): Promise<void> {
   const canary = env.canary!;
-  const traffic = { ...release.ref(env.name), router: canary.router, namespace: release.namespaceOf(env) };
+  const traffic = { ...release.ref(env.name), router: canary.router, namespace: release.namespaceOf(env), kubeContext: env.kubeContext };
   const steps = canary.steps;
+  const { workloads, scaling } = canary;
+
+  // Pushed first so it runs last: traffic goes back to stable before the canary loses its pods.
+  if (scaling && workloads) {
+    release.saga.push(`scale ${workloads.canary} to 0 replicas`, env.name, () =>
+      release.acts.compensate().scaleCanary({ ...traffic, deployment: workloads.canary, replicas: 0 }).then(() => undefined),
+    );
+  }
+  const replicasFor = (weight: number) =>
+    !scaling || weight === 0 ? 0 : scaling.mode === 'fixed' ? scaling.replicas : Math.max(1, Math.ceil((scaling.replicas * weight) / 100));
 
   // Record the starting weights before the first change, so the undo restores exactly them.
   const initial = await release.acts.read.getTrafficWeights(traffic);
@@ -36,7 +46,12 @@ export async function runCanary(release: Release, env: EnvironmentSpec): Promise
         const step = steps[i];
         release.setCanaryWeight(env.name, release.status.canary?.weight ?? 0, describeStep(step), i, steps.length);
         if ('setWeight' in step) {
+          const before = release.status.canary?.weight ?? 0;
+          const scale = () => release.acts.mutate().scaleCanary({ ...traffic, deployment: workloads!.canary, replicas: replicasFor(step.setWeight) });
+          // Capacity before traffic on the way up, traffic before capacity on the way down.
+          if (scaling && workloads && step.setWeight >= before) await scale();
           await release.acts.mutate().setTrafficWeight({ ...traffic, weight: step.setWeight });
+          if (scaling && workloads && step.setWeight < before) await scale();
           release.setCanaryWeight(env.name, step.setWeight, describeStep(step), i, steps.length);
           release.notify('canary-step', env.name, { step: i + 1, steps: steps.length, weight: step.setWeight });
         } else if ('pause' in step) {
@@ -58,6 +73,16 @@ export async function runCanary(release: Release, env: EnvironmentSpec): Promise
           } else {
             await runAnalysis(release, env.name, `step-${i + 1}`, metrics, false);
           }
+        } else if ('fault' in step) {
+          const { delay, abort, duration, metrics: names } = step.fault;
+          const undo = release.saga.push(`remove the fault from ${canary.router.istio.virtualService}`, env.name, () =>
+            release.acts.compensate().setFault({ ...traffic, fault: null }),
+          );
+          await release.acts.mutate().setFault({ ...traffic, fault: { delay, abort } });
+          const metrics = names.map((name) => canary.metrics.find((m) => m.name === name)!);
+          await runAnalysis(release, env.name, `fault-step-${i + 1}`, metrics, false, parseDuration(duration));
+          await release.acts.mutate().setFault({ ...traffic, fault: null });
+          release.saga.resolve(undo);
         } else {
           const own = step.approval;
           const base = env.approval;
@@ -81,18 +106,20 @@ export async function runCanary(release: Release, env: EnvironmentSpec): Promise
 }
 
 /** Measures each metric `count` times (background: until cancelled) and fails on the first verdict. */
+/** `forMs`: measure for that long (count = forMs / interval) instead of each metric's count. */
 async function runAnalysis(
   release: Release,
   environment: string,
   label: string,
   metrics: MetricSpec[],
   background: boolean,
+  forMs?: number,
 ): Promise<void> {
   const record: AnalysisRecord = { environment, analysis: label, metrics: metrics.map((m) => m.name), phase: 'running' };
   release.status.analyses.push(record);
   const scope = new CancellationScope();
   try {
-    await scope.run(() => Promise.all(metrics.map((m) => measureLoop(release, environment, label, m, background))));
+    await scope.run(() => Promise.all(metrics.map((m) => measureLoop(release, environment, label, m, background, forMs))));
     record.phase = 'successful';
   } catch (err) {
     if (isCancellation(err)) {
@@ -114,10 +141,12 @@ async function measureLoop(
   label: string,
   metric: MetricSpec,
   background: boolean,
+  forMs?: number,
 ): Promise<void> {
   const tally = new MetricTally(metric);
   const interval = parseDuration(metric.interval);
-  for (let n = 0; background || n < metric.count; n++) {
+  const count = forMs ? Math.max(1, Math.floor(forMs / interval)) : metric.count;
+  for (let n = 0; background || n < count; n++) {
     if (n > 0) await sleep(interval);
     let value: number | null = null;
     let phase;
@@ -149,5 +178,6 @@ export function describeStep(step: CanaryStep): string {
   if ('setWeight' in step) return `setWeight ${step.setWeight}`;
   if ('pause' in step) return step.pause.duration ? `pause ${step.pause.duration}` : 'pause until resumed';
   if ('analysis' in step) return `analysis ${step.analysis.metrics.join(', ')}${step.analysis.background ? ' (background)' : ''}`;
+  if ('fault' in step) return `fault ${[step.fault.delay && `delay ${step.fault.delay.percent}%`, step.fault.abort && `abort ${step.fault.abort.percent}%`].filter(Boolean).join(', ')} for ${step.fault.duration}`;
   return 'approval';
 }

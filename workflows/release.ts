@@ -454,7 +454,17 @@ export class Release {
     await this.checkpoint();
     this.setStage('promote', env.name);
     if (env.canary) {
-      await this.acts.mutate().promoteCanary({ ...this.ref(env.name), router: env.canary.router, namespace: this.namespaceOf(env) });
+      const { router, workloads, scaling } = env.canary;
+      const traffic = { ...this.ref(env.name), router, namespace: this.namespaceOf(env), kubeContext: env.kubeContext };
+      if (workloads) {
+        // The stable Deployment is about to take the canary's images: remember its own first.
+        const images = await this.acts.read.readImages({ ...traffic, deployment: workloads.stable });
+        this.saga.push(`restore ${workloads.stable} images`, env.name, () =>
+          this.acts.compensate(env.health.timeout).restoreImages({ ...traffic, deployment: workloads.stable, images, timeout: env.health.timeout }),
+        );
+      }
+      await this.acts.mutate(env.health.timeout).promoteCanary({ ...traffic, workloads, timeout: env.health.timeout });
+      if (scaling && workloads) await this.acts.mutate().scaleCanary({ ...traffic, deployment: workloads.canary, replicas: 0 });
       this.setCanaryWeight(env.name, 0, 'promoted');
     }
     const deployment = this.status.deployments.find((d) => d.environment === env.name);

@@ -16,8 +16,17 @@ export class Saga {
   constructor(private readonly onChange: () => void = () => undefined) {}
 
   /** Records the undo of a step. Push before the step when the step may half-happen. */
-  push(description: string, environment: string | undefined, undo: () => Promise<void>): void {
-    this.entries.push({ record: { id: this.nextId++, description, environment, status: 'pending' }, undo });
+  push(description: string, environment: string | undefined, undo: () => Promise<void>): number {
+    const id = this.nextId++;
+    this.entries.push({ record: { id, description, environment, status: 'pending' }, undo });
+    this.onChange();
+    return id;
+  }
+
+  /** The step already undid itself (e.g. a fault removed on schedule): its undo is no longer needed. */
+  resolve(id: number): void {
+    const entry = this.entries.find((e) => e.record.id === id);
+    if (entry && entry.record.status === 'pending') entry.record.status = 'done';
     this.onChange();
   }
 

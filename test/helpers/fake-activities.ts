@@ -26,6 +26,7 @@ export class FakeWorld {
   /** metric name -> values returned in order (the last repeats); null = no data; 'error' = query error. */
   readonly metricValues = new Map<string, (number | null | 'error')[]>();
   readonly notifications: { event: string; key: string }[] = [];
+  readonly replicas = new Map<string, number>();
   private readonly failures = new Map<string, FailureRule[]>();
   private readonly delays = new Map<string, number>();
   private readonly metricCursor = new Map<string, number>();
@@ -56,7 +57,7 @@ export class FakeWorld {
 
   /** The calls that are not reads, notifications or measurements: the side effects, in order. */
   effects(): string[] {
-    const reads = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'notify', 'checkHealth', 'updateJira']);
+    const reads = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'notify', 'checkHealth', 'updateJira', 'readImages']);
     return this.names((c) => !reads.has(c.name));
   }
 
@@ -149,6 +150,22 @@ export class FakeWorld {
       promoteCanary: async (i) => {
         await this.enter('promoteCanary', i.environment);
         this.traffic.set(vsKey(i), { stable: 100, canary: 0 });
+      },
+      scaleCanary: async (i) => {
+        await this.enter('scaleCanary', i.environment, i.replicas);
+        const previous = this.replicas.get(i.deployment) ?? 1;
+        this.replicas.set(i.deployment, i.replicas);
+        return { previous };
+      },
+      readImages: async (i) => {
+        await this.enter('readImages', i.environment);
+        return { app: `registry.local/${i.deployment}:stable` };
+      },
+      restoreImages: async (i) => {
+        await this.enter('restoreImages', i.environment, i.images);
+      },
+      setFault: async (i) => {
+        await this.enter('setFault', i.environment, i.fault);
       },
       measureMetric: async (i) => {
         await this.enter('measureMetric', i.environment, i.metric.name);

@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { FakeWorld } from './fake-activities.js';
 
-const READS = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'checkHealth', 'notify', 'updateJira']);
+const READS = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'checkHealth', 'notify', 'updateJira', 'readImages']);
 
 export interface LedgerLine {
   kind: 'attempt' | 'effect';

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SA } from '../../workflows/search-attributes.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
-import { twoEnvSpec } from '../helpers/specs.js';
+import { ERROR_RATE, twoEnvSpec } from '../helpers/specs.js';
 import { acceptedUpdates, eventTypes, historyOf, scheduledActivities, startRelease, waitForStatus } from '../helpers/release.js';
 import { connectClient, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
@@ -383,6 +383,63 @@ describe('deploy windows and background analysis (mocked activities)', () => {
       assert.ok(ended - started < 60_000, 'did not wait for the 1h pause');
       assert.deepEqual(world.effects().filter((e) => /Revert|restore/.test(e)), ['restoreTraffic@production', 'gitopsRevert@production']);
       assert.ok(!world.calls.some((c) => c.name === 'setTrafficWeight' && c.detail === 100));
+    });
+  });
+});
+
+describe('canary workloads, scaling and fault steps (mocked activities)', () => {
+  const workloads = { workloads: { stable: 'web', canary: 'web-canary' }, scaling: { mode: 'proportional', replicas: 4 } };
+
+  test('the canary scales with its weight (capacity before traffic), promotion copies images and scales it to 0', async () => {
+    const world = new FakeWorld();
+    const spec = twoEnvSpec({ service: uniqueName('scale'), withBuild: false, canarySteps: [{ setWeight: 10 }, { setWeight: 50 }, { setWeight: 100 }] });
+    Object.assign(spec.environments[1].canary!, workloads);
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { environments: ['production'] });
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'succeeded', final.message);
+      const seq = world.calls.filter((c) => ['scaleCanary', 'setTrafficWeight', 'readImages', 'promoteCanary'].includes(c.name)).map((c) => `${c.name}:${c.detail ?? ''}`);
+      assert.deepEqual(seq, ['scaleCanary:1', 'setTrafficWeight:10', 'scaleCanary:2', 'setTrafficWeight:50', 'scaleCanary:4', 'setTrafficWeight:100', 'readImages:', 'promoteCanary:', 'scaleCanary:0']);
+    });
+  });
+
+  test('a failing canary: traffic back to stable first, then the canary scaled down, then the rest', async () => {
+    const world = new FakeWorld().metric('error-rate', [0.9]);
+    const spec = twoEnvSpec({ service: uniqueName('scalefail'), withBuild: false, canarySteps: [{ setWeight: 25 }, { analysis: { metrics: ['error-rate'] } }] });
+    Object.assign(spec.environments[1].canary!, workloads);
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { environments: ['production'] });
+      assert.equal((await ctx.shipyard.wait(releaseId, undefined, 200)).outcome, 'rolled-back');
+      const undo = world.calls.filter((c) => ['restoreTraffic', 'scaleCanary', 'gitopsRevert'].includes(c.name)).slice(1).map((c) => `${c.name}:${c.name === 'scaleCanary' ? c.detail : ''}`);
+      assert.deepEqual(undo, ['restoreTraffic:', 'scaleCanary:0', 'gitopsRevert:']);
+    });
+  });
+
+  test('a fault step applies the fault, measures for its duration, removes it; a breach under fault removes it in compensation', async () => {
+    const fault = { fault: { delay: { percent: 30, fixedDelay: '5s' }, duration: '2s', metrics: ['error-rate'] } };
+    const metrics = [{ ...ERROR_RATE, interval: '1s', count: 1 }];
+    const ok = new FakeWorld();
+    const queues = uniqueQueues();
+    await withWorkers(queues, ok.activities(), async () => {
+      const spec = twoEnvSpec({ service: uniqueName('fault'), withBuild: false, canarySteps: [{ setWeight: 20 }, fault, { setWeight: 100 }], metrics });
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { environments: ['production'] });
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'succeeded', final.message);
+      assert.deepEqual(ok.calls.filter((c) => c.name === 'setFault').map((c) => c.detail), [{ delay: { percent: 30, fixedDelay: '5s' } }, null]);
+      assert.equal(final.status!.metrics.filter((m) => m.analysis === 'fault-step-2').length, 2, '2s / 1s interval = 2 measurements');
+      assert.equal(final.status!.compensation.find((c) => /remove the fault/.test(c.description))?.status, 'done');
+    });
+    const bad = new FakeWorld().metric('error-rate', [0.001, 0.5]);
+    const queues2 = uniqueQueues();
+    await withWorkers(queues2, bad.activities(), async () => {
+      const spec = twoEnvSpec({ service: uniqueName('faultbad'), withBuild: false, canarySteps: [{ setWeight: 20 }, fault], metrics });
+      const { releaseId } = await startRelease(ctx.shipyard, queues2, spec, { environments: ['production'] });
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'rolled-back');
+      assert.match(final.message ?? '', /analysis fault-step-2/);
+      assert.deepEqual(bad.calls.filter((c) => c.name === 'setFault').map((c) => c.detail), [{ delay: { percent: 30, fixedDelay: '5s' } }, null], 'the compensation removed the fault');
     });
   });
 });

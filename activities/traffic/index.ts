@@ -1,0 +1,33 @@
+// Traffic and workload activities of a canary (task queue shipyard-deploy).
+import { ApplicationFailure } from '@temporalio/common';
+import { parseDuration } from '../../spec/duration.js';
+import type { DeployActivities, TrafficInput } from '../types.js';
+import { IstioRouter } from './istio.js';
+import type { TrafficRouter } from './router.js';
+import { imagesOf, scaleDeployment, setImages } from './workloads.js';
+
+function routerFor(input: TrafficInput): TrafficRouter {
+  if (input.router.istio) return new IstioRouter();
+  throw ApplicationFailure.nonRetryable('no traffic router configured (canary.router.istio)', 'InvalidSpec');
+}
+
+type TrafficActivities = Pick<DeployActivities, 'getTrafficWeights' | 'setTrafficWeight' | 'restoreTraffic' | 'promoteCanary' | 'scaleCanary' | 'readImages' | 'restoreImages' | 'setFault'>;
+
+export function createTrafficActivities(): TrafficActivities {
+  return {
+    getTrafficWeights: (i) => routerFor(i).getWeights(i),
+    setTrafficWeight: (i) => routerFor(i).setWeights(i, { stable: 100 - i.weight, canary: i.weight }),
+    restoreTraffic: (i) => routerFor(i).setWeights(i, i.weights),
+    async promoteCanary(i) {
+      if (i.workloads) {
+        const images = await imagesOf(i.namespace, i.workloads.canary, i.kubeContext);
+        await setImages(i.namespace, i.workloads.stable, images, parseDuration(i.timeout ?? '5m'), i.kubeContext);
+      }
+      await routerFor(i).setWeights(i, { stable: 100, canary: 0 });
+    },
+    scaleCanary: async (i) => ({ previous: await scaleDeployment(i.namespace, i.deployment, i.replicas, i.kubeContext) }),
+    readImages: (i) => imagesOf(i.namespace, i.deployment, i.kubeContext),
+    restoreImages: (i) => setImages(i.namespace, i.deployment, i.images, parseDuration(i.timeout), i.kubeContext),
+    setFault: (i) => routerFor(i).setFault(i, i.fault),
+  };
+}
