@@ -1,0 +1,199 @@
+// Canary releases with the Istio router on the real API server (Istio's CRDs installed; NO Istio data
+// plane runs here: the tests assert the VirtualService objects the API server stores) and analysis
+// from a real Prometheus scraping real example-service processes whose error rate the test controls.
+// Helm, traffic, scaling and Prometheus activities are real; the build is skipped.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stringify } from 'yaml';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createDeployActivities, createIntegrationActivities } from '../../activities/index.js';
+import { helmDeploy } from '../../activities/deploy/helm.js';
+import { kube } from '../../activities/kube.js';
+import { PrometheusProvider } from '../../activities/metrics/prometheus.js';
+import { parseSpec } from '../../spec/load.js';
+import type { MetricSpec } from '../../spec/schema.js';
+import { CHART, deploymentImage, helmHistory, helmSpec, namespace } from '../helpers/cluster.js';
+import { errorRateQuery, startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
+import { startRelease, waitForStatus } from '../helpers/release.js';
+import { runCli } from '../helpers/cli.js';
+import { connectClient, eventually, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
+
+let ctx: TemporalTestContext;
+let stable: App;
+let canaryApp: App;
+let prom: Prometheus;
+
+before(async () => {
+  ctx = await connectClient();
+  [stable, canaryApp] = await Promise.all([startApp('stable'), startApp('canary')]);
+  prom = await startPrometheus([stable.target, canaryApp.target]);
+  await eventually(async () => (await prom.query(errorRateQuery('canary'))) === 0, 30_000, 'canary error rate 0 in Prometheus');
+});
+after(async () => {
+  stable.stop();
+  canaryApp.stop();
+  await prom.stop();
+  await ctx.close();
+});
+
+const GROUP = { group: 'networking.istio.io', version: 'v1' };
+
+/** A namespace with the stable release installed and Istio routing 100% to it. */
+async function stage(): Promise<string> {
+  const ns = await namespace('canary');
+  const env = new MockActivityEnvironment();
+  await env.run(helmDeploy, { releaseId: 'setup', service: 'web', version: 'v1', commit: 'c', helm: helmSpec('web', ns, { values: { track: 'stable' } }), image: { repository: 'registry.local/web', tag: 'v1', digest: '', platforms: [] } });
+  const custom = kube().custom;
+  await custom.createNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'destinationrules', body: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'web' }, spec: { host: 'web', subsets: [{ name: 'stable', labels: { version: 'stable' } }, { name: 'canary', labels: { version: 'canary' } }] } } });
+  await custom.createNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'virtualservices', body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'web' }, spec: { hosts: ['web'], http: [{ name: 'primary', route: [{ destination: { host: 'web', subset: 'stable' }, weight: 100 }] }] } } });
+  return ns;
+}
+
+async function weights(ns: string): Promise<[number, number]> {
+  const vs = (await kube().custom.getNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'virtualservices', name: 'web' })) as { spec: { http: { name?: string; route: { destination: { subset: string }; weight?: number }[] }[] } };
+  const route = vs.spec.http.find((r) => r.name === 'primary')!.route;
+  const w = (s: string) => route.find((d) => d.destination.subset === s)?.weight ?? 0;
+  return [w('stable'), w('canary')];
+}
+
+/** Records every distinct canary weight the API server shows while `fn` runs. */
+async function watchWeights<T>(ns: string, fn: () => Promise<T>): Promise<{ result: T; seen: number[]; restoredAt: () => number | undefined }> {
+  const seen: number[] = [];
+  let restored: number | undefined;
+  let running = true;
+  const poll = (async () => {
+    while (running) {
+      const [s, c] = await weights(ns).catch(() => [-1, -1] as [number, number]);
+      if (c >= 0 && seen[seen.length - 1] !== c) seen.push(c);
+      if (seen.some((x) => x > 0) && s === 100 && c === 0 && restored === undefined) restored = Date.now();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  try {
+    return { result: await fn(), seen, restoredAt: () => restored };
+  } finally {
+    running = false;
+    await poll;
+  }
+}
+
+function canarySpec(service: string, ns: string, steps: unknown[], metric: Partial<MetricSpec> = {}) {
+  return parseSpec(
+    stringify({
+      service,
+      source: { repo: 'https://git.example.com/web.git' },
+      environments: [
+        {
+          name: 'production',
+          deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '60s', values: { track: 'canary', replicaCount: 1 } } },
+          health: { deployment: 'web-canary', timeout: '60s' },
+          canary: {
+            router: { istio: { virtualService: 'web', namespace: ns, route: 'primary' } },
+            workloads: { stable: 'web', canary: 'web-canary' },
+            scaling: { mode: 'proportional', replicas: 2 },
+            steps,
+            metrics: [{ name: 'error-rate', prometheus: { query: errorRateQuery('canary'), address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 2, failureLimit: 1, ...metric }],
+          },
+        },
+      ],
+    }),
+  );
+}
+
+const real = () => ({ deploy: { ...createDeployActivities(), ...createIntegrationActivities() } });
+
+describe('canary with Istio routes and real Prometheus data', () => {
+  test('5 -> 25 -> 50 -> 100 with passing analysis: the VirtualService follows the steps; promotion ends at stable 100 with the canary images', async () => {
+    await canaryApp.fault(0);
+    const ns = await stage();
+    const spec = canarySpec(uniqueName('canary'), ns, [{ setWeight: 5 }, { analysis: { metrics: ['error-rate'] } }, { setWeight: 25 }, { pause: '1s' }, { setWeight: 50 }, { pause: '1s' }, { setWeight: 100 }]);
+    const queues = uniqueQueues();
+    await withWorkers(queues, real(), async () => {
+      const { result: final, seen } = await watchWeights(ns, async () => {
+        const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { version: 'v2' });
+        return ctx.shipyard.wait(releaseId, undefined, 200);
+      });
+      assert.equal(final.outcome, 'succeeded', final.message);
+      assert.deepEqual(seen.filter((w) => w > 0), [5, 25, 50, 100]);
+      assert.deepEqual(await weights(ns), [100, 0]);
+      assert.equal(await deploymentImage(ns, 'web'), await deploymentImage(ns, 'web-canary'), 'stable runs the canary images');
+      assert.equal((await kube().apps.readNamespacedDeployment({ name: 'web-canary', namespace: ns })).spec?.replicas, 0, 'canary scaled to 0');
+      assert.ok(final.status!.metrics.length >= 2 && final.status!.metrics.every((m) => m.phase === 'successful' && m.value === 0));
+    });
+  });
+
+  test('the error rate rises during the 25% step: background analysis fails, weights return to 100/0 at once, canary scaled down, helm undone', async () => {
+    await canaryApp.fault(0);
+    const ns = await stage();
+    const spec = canarySpec(uniqueName('breach'), ns, [{ setWeight: 5 }, { analysis: { metrics: ['error-rate'], background: true } }, { setWeight: 25 }, { pause: '2m' }, { setWeight: 100 }]);
+    const queues = uniqueQueues();
+    let breachVisible = 0;
+    await withWorkers(queues, real(), async () => {
+      const { result: final, restoredAt } = await watchWeights(ns, async () => {
+        const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { version: 'v3' });
+        await waitForStatus(ctx.shipyard, releaseId, (s) => s.canary?.weight === 25, '25% step');
+        await canaryApp.fault(0.5);
+        breachVisible = (await eventually(async () => ((await prom.query(errorRateQuery('canary'))) ?? 0) > 0.05 && Date.now(), 30_000, 'breach in Prometheus')) as number;
+        return ctx.shipyard.wait(releaseId, undefined, 100);
+      });
+      await canaryApp.fault(0);
+      assert.equal(final.outcome, 'rolled-back', final.message);
+      assert.match(final.status!.error!.message, /analysis background-from-step-2 in production: metric error-rate failed 2 time\(s\), limit 1/);
+      assert.deepEqual(await weights(ns), [100, 0]);
+      assert.equal((await kube().apps.readNamespacedDeployment({ name: 'web', namespace: ns })).spec?.template.spec?.containers[0].image, 'registry.local/web:v1', 'stable untouched');
+      assert.deepEqual(helmHistory('web-canary', ns), [], 'the canary release installed by this release was uninstalled');
+      const latency = restoredAt()! - breachVisible;
+      // interval 1s x (failureLimit 1 + 1) measurements, plus one activity round trip and Prometheus' own rate window.
+      assert.ok(latency < 2 * 1000 + 8000, `weights restored ${latency}ms after the breach was visible`);
+      console.log(`# breach visible in Prometheus -> weights 100/0: ${latency} ms (interval 1s, failureLimit 1)`);
+    });
+  });
+
+  test('pause {} waits for resume; an approval step approved from the CLI; abort mid-pause restores the weights', async () => {
+    await canaryApp.fault(0);
+    const ns = await stage();
+    const spec = canarySpec(uniqueName('gates'), ns, [{ setWeight: 10 }, { pause: {} }, { setWeight: 30 }, { approval: { approvers: ['alice'] } }, { setWeight: 60 }, { pause: '10m' }, { setWeight: 100 }]);
+    const queues = uniqueQueues();
+    const env = { SHIPYARD_ORCHESTRATOR_QUEUE: queues.orchestrator, SHIPYARD_BUILD_QUEUE: queues.build, SHIPYARD_DEPLOY_QUEUE: queues.deploy };
+    await withWorkers(queues, real(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { version: 'v4' });
+      await waitForStatus(ctx.shipyard, releaseId, (s) => s.canary?.description === 'pause until resumed', 'pause {}');
+      assert.deepEqual(await weights(ns), [90, 10]);
+      assert.equal((await runCli(['resume', releaseId, '--as', 'ops'], env)).code, 0);
+      await waitForStatus(ctx.shipyard, releaseId, (s) => s.approvals.pending?.gate === 'production/canary/step-4', 'approval step');
+      assert.deepEqual(await weights(ns), [70, 30]);
+      const approved = await runCli(['approve', releaseId, '--as', 'alice', '--gate', 'production/canary/step-4'], env);
+      assert.equal(approved.code, 0, approved.stderr);
+      await waitForStatus(ctx.shipyard, releaseId, (s) => s.canary?.description === 'pause 10m', 'long pause');
+      assert.deepEqual(await weights(ns), [40, 60]);
+      assert.equal((await runCli(['abort', releaseId, '--as', 'ops', '--reason', 'enough'], env)).code, 0);
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'aborted');
+      assert.deepEqual(await weights(ns), [100, 0]);
+      assert.equal((await kube().apps.readNamespacedDeployment({ name: 'web-canary', namespace: ns }).catch(() => undefined))?.spec?.replicas ?? 0, 0);
+    });
+  });
+});
+
+describe('Prometheus provider against a real Prometheus', () => {
+  const provider = () => new PrometheusProvider();
+  const metric = (query: string, over: Partial<MetricSpec> = {}): MetricSpec => ({
+    name: 'm', prometheus: { query, address: prom.url }, thresholdRange: { max: 1 }, interval: '1s', count: 1, failureLimit: 0, consecutiveErrorLimit: 0, inconclusive: 'fail', dryRun: false, ...over,
+  });
+
+  test('one series is a number; no series is no data; several series are an error that says how many', async () => {
+    assert.equal(await provider().measure(metric(errorRateQuery('stable'))), 0);
+    assert.equal(await provider().measure(metric('sum(http_requests_total{version="nope"})')), null);
+    await assert.rejects(provider().measure(metric('http_requests_total')), (err: { type?: string; message: string }) => err.type === 'AmbiguousQuery' && /query returned \d+ series/.test(err.message));
+    await assert.rejects(provider().measure(metric('sum(rate(')), (err: { type?: string; nonRetryable?: boolean }) => err.type === 'BadQuery' && err.nonRetryable === true);
+    const range = await provider().measure(metric('sum(http_requests_total{version="stable"})', { prometheus: { query: 'sum(http_requests_total{version="stable"})', address: prom.url, range: { window: '10s', step: '1s', reduce: 'max' } } }));
+    assert.ok(range !== null && range > 0);
+  });
+
+  test('Prometheus restarted mid-analysis: the failed query is retried and counts as an error, not a failed measurement', async () => {
+    await prom.stop();
+    await assert.rejects(provider().measure(metric(errorRateQuery('canary'))), (err: { type?: string; nonRetryable?: boolean }) => err.type === 'MetricQueryError' && err.nonRetryable !== true);
+    await prom.restart();
+    assert.notEqual(await eventually(async () => (await provider().measure(metric(errorRateQuery('stable')))) !== null || undefined, 30_000, 'data again'), undefined);
+  });
+});
