@@ -20,6 +20,9 @@ const log = (m) => console.log(`[shipyard] ${m}`);
 const children = [];
 let stopping = false;
 let server;
+let demoInfra;
+// --local-cluster (or SHIPYARD_LOCAL_CLUSTER=1): also bring up what the demo releases into.
+const localCluster = process.argv.includes('--local-cluster') || process.env.SHIPYARD_LOCAL_CLUSTER === '1';
 
 async function main() {
   const external = process.env.TEMPORAL_ADDRESS;
@@ -48,6 +51,13 @@ async function main() {
     });
   }
 
+  if (localCluster) {
+    const { startDemoInfra } = await import('./demo-infra.js');
+    demoInfra = await startDemoInfra(dataDir);
+    Object.assign(env, demoInfra.env);
+  } else {
+    log('no local cluster (start with `npm start -- --local-cluster` for the full demo): deploy stages need KUBECONFIG');
+  }
   startChild('worker', [join(root, 'dist/workers/all-in-one.js')], env);
 
   // The gateway: signed webhooks and chat approvals. Without a configured generic-webhook secret,
@@ -98,6 +108,7 @@ async function shutdown(code = 0) {
         }),
     ),
   );
+  if (demoInfra) await demoInfra.stop().catch((err) => log(`demo infra: ${err.message}`));
   if (server) await server.stop();
   log('stopped');
   process.exit(code);

@@ -21,16 +21,28 @@ function cancellationSignal(): AbortSignal | undefined {
   }
 }
 
+/** Variables git never needs here (it runs non-interactively) and simple-git refuses. */
+const INTERACTIVE = ['EDITOR', 'VISUAL', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR', 'PAGER', 'GIT_PAGER', 'PREFIX'];
+
 export function gitFor(dir: string, settings: Pick<BuildSettings, 'askpass'>): SimpleGit {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), GIT_TERMINAL_PROMPT: '0' };
+  for (const k of Object.keys(env)) if (INTERACTIVE.includes(k.toUpperCase())) delete env[k];
   if (settings.askpass) env.GIT_ASKPASS = settings.askpass;
-  // simple-git strips or refuses GIT_* variables it was not told about; this environment is ours
-  // (CA bundle, askpass, proxy settings), so allow what it holds.
+  const has = (...names: string[]) => names.some((n) => Object.keys(env).some((k) => k.toUpperCase() === n));
+  // simple-git strips or refuses GIT_* variables and git options that can run programs, a guard
+  // against untrusted arguments. This environment is the worker's own configuration (CA bundle,
+  // askpass, ssh command, git config for credentials), so it is allowed as it is.
   const git = simpleGit({
     baseDir: dir,
     abort: cancellationSignal(),
     timeout: { block: 120_000 },
     allowEnvironment: Object.keys(env),
+    unsafe: {
+      allowUnsafeAskPass: has('GIT_ASKPASS', 'SSH_ASKPASS'),
+      allowUnsafeSshCommand: has('GIT_SSH', 'GIT_SSH_COMMAND'),
+      allowUnsafeConfigPaths: has('GIT_CONFIG', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM'),
+      allowUnsafeConfigEnvCount: has('GIT_CONFIG_COUNT', 'GIT_CONFIG_PARAMETERS'),
+    },
   });
   return git.env(env);
 }

@@ -53,7 +53,7 @@ test('release metrics on the worker endpoint; JSON logs with workflow and run ID
       const text = await (await fetch(metricsUrl)).text();
       if (process.env.DEBUG_METRICS) console.log(text.split('\n').filter((l) => /shipyard|workflow_completed/.test(l)).join('\n'));
       return text.includes('shipyard_rollbacks_total') ? text : undefined;
-    }, 10_000, 'release metrics');
+    }, 30_000, 'release metrics');
     const line = (name: string, labels: Record<string, string>) =>
       metrics.split('\n').find((l) => l.startsWith(name) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
     assert.match(line('shipyard_releases_total', { service, outcome: 'succeeded' }) ?? '', / 1$/);

@@ -1,0 +1,143 @@
+// The demo's outside world, for `npm start -- --local-cluster`: everything examples/release.yaml
+// releases into, on this machine.
+//   - an OCI registry on 127.0.0.1:5000 (Debian docker-registry)
+//   - a local Kubernetes control plane (kwok) with Istio's CRDs, namespaces staging and production,
+//     the stable and canary Deployments of hello-api in production, its DestinationRule and VirtualService
+//   - the GitOps config repository .data/demo/config.git (branch prod)
+//   - the example service running twice (stable, canary) and a Prometheus scraping them
+//   - a notification sink printing what Shipyard sends
+// Returns the environment the workers need and a stop().
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureTool, toolPathEnv, toolPath } from './tools.js';
+import { startCluster } from './cluster.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const log = (m) => console.log(`[shipyard demo] ${m}`);
+
+async function waitFor(url, what, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${what} did not come up (${url})`);
+}
+
+function git(args, cwd) {
+  return execFileSync('git', ['-c', 'user.name=Shipyard Demo', '-c', 'user.email=demo@localhost', ...args], { cwd, encoding: 'utf8' });
+}
+
+export async function startDemoInfra(dataDir) {
+  const dir = join(dataDir, 'demo');
+  mkdirSync(dir, { recursive: true });
+  const children = [];
+  const tools = ['kubernetes', 'etcd', 'kwok', 'kubectl', 'helm', 'crane', 'docker-registry', 'prometheus', 'istio-crds'];
+  log('making sure the tools are there (the first run builds Kubernetes from source: ~15 minutes)');
+  for (const t of tools) await ensureTool(t);
+  const PATH = await toolPathEnv(tools);
+  const env = { ...process.env, PATH };
+
+  // Registry
+  writeFileSync(join(dir, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'registry')}\nhttp:\n  addr: 127.0.0.1:5000\n`);
+  children.push(spawn('docker-registry', ['serve', join(dir, 'registry.yml')], { env, stdio: 'ignore' }));
+  await waitFor('http://127.0.0.1:5000/v2/', 'registry');
+  log('registry on 127.0.0.1:5000');
+
+  // Cluster
+  const cluster = await startCluster({ name: 'shipyard-demo', dir: join(dir, 'cluster') });
+  env.KUBECONFIG = cluster.kubeconfig;
+  const kubectl = (...args) => execFileSync('kubectl', args, { env, encoding: 'utf8' });
+  const apply = (yaml) => execFileSync('kubectl', ['apply', '--server-side', '-f', '-'], { env, input: yaml, encoding: 'utf8' });
+  kubectl('apply', '--server-side', '-f', await toolPath('istio-crds'));
+  kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s');
+  for (const ns of ['staging', 'production']) apply(`apiVersion: v1\nkind: Namespace\nmetadata: { name: ${ns} }\n`);
+  const chart = join(root, 'examples/charts/hello-api');
+  for (const [release, track] of [['hello-api', 'stable'], ['hello-api-canary', 'canary']]) {
+    execFileSync('helm', ['upgrade', '--install', release, chart, '-n', 'production', '--wait', '--set', `track=${track}`, '--set', 'image.tag=0.0.1'], { env, stdio: 'ignore' });
+  }
+  apply(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: hello-api, namespace: production }
+spec:
+  host: hello-api
+  subsets:
+    - { name: stable, labels: { version: stable } }
+    - { name: canary, labels: { version: canary } }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: hello-api, namespace: production }
+spec:
+  hosts: [hello-api]
+  http:
+    - name: primary
+      route:
+        - { destination: { host: hello-api, subset: stable }, weight: 100 }
+`);
+  log(`Kubernetes (kwok) at ${cluster.apiServer}; kubeconfig ${cluster.kubeconfig}`);
+
+  // GitOps config repository
+  const config = join(dir, 'config.git');
+  if (!existsSync(config)) {
+    const work = join(dir, 'config-work');
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(join(work, 'hello-api'), { recursive: true });
+    writeFileSync(join(work, 'hello-api', 'values.yaml'), '# hello-api in production (Argo CD would apply this)\nimage:\n  repository: 127.0.0.1:5000/demo/hello-api\n  tag: "0.0.1"\nreplicaCount: 2\n');
+    git(['init', '--quiet', '--initial-branch', 'prod'], work);
+    git(['add', '.'], work);
+    git(['commit', '--quiet', '-m', 'initial config'], work);
+    git(['clone', '--quiet', '--bare', work, config], dir);
+    rmSync(work, { recursive: true, force: true });
+  }
+  log(`GitOps config repo ${config} (branch prod)`);
+
+  // The example service as stable and canary, with a trickle of traffic, and Prometheus.
+  const service = join(root, 'examples/service');
+  const ports = { stable: 18080, canary: 18081 };
+  for (const [version, port] of Object.entries(ports)) {
+    const bin = join(dir, `hello-${version}`);
+    execFileSync('go', ['build', '-o', bin, '-ldflags', `-X main.version=${version}`, './cmd/hello'], { cwd: service, env: { ...env, CGO_ENABLED: '0' } });
+    children.push(spawn(bin, [], { env: { ADDR: `127.0.0.1:${port}` }, stdio: 'ignore' }));
+  }
+  const load = setInterval(() => {
+    for (const port of Object.values(ports)) fetch(`http://127.0.0.1:${port}/`).then((r) => r.arrayBuffer()).catch(() => undefined);
+  }, 100);
+  writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 5s\nscrape_configs:\n  - job_name: hello-api\n    static_configs:\n      - targets: ['127.0.0.1:${ports.stable}', '127.0.0.1:${ports.canary}']\n`);
+  children.push(spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prometheus')}`, '--web.listen-address=127.0.0.1:9090', '--log.level=error'], { env, stdio: 'ignore' }));
+  await waitFor('http://127.0.0.1:9090/-/ready', 'prometheus');
+  log(`Prometheus on http://127.0.0.1:9090 scraping hello-api stable (:${ports.stable}) and canary (:${ports.canary}); make the canary fail: curl -X POST '127.0.0.1:${ports.canary}/admin/fault?errorRate=0.5'`);
+
+  // Notification sink
+  const sink = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      try {
+        const m = JSON.parse(body);
+        console.log(`[notification] ${m.title}${m.text ? ` - ${m.text}` : ''}`);
+      } catch {
+        // not ours
+      }
+      res.end('ok');
+    });
+  });
+  await new Promise((r) => sink.listen(8099, '127.0.0.1', r));
+
+  return {
+    env: { KUBECONFIG: cluster.kubeconfig, PATH, PROMETHEUS_URL: 'http://127.0.0.1:9090', SHIPYARD_DEMO_WEBHOOK_URL: 'http://127.0.0.1:8099/notify' },
+    async stop() {
+      clearInterval(load);
+      sink.close();
+      for (const c of children) c.kill('SIGTERM');
+      await cluster.stop();
+    },
+  };
+}
