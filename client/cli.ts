@@ -183,6 +183,30 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
   }
 
   program
+    .command('freeze')
+    .description('stop the line: new releases start frozen, running ones hold before their next deploy')
+    .option('--as <user>', 'who is freezing', defaultIdentity())
+    .option('--reason <text>')
+    .option('--service <name>', 'only this service\'s running releases (the line-wide freeze is not set)')
+    .action(async (opts) => {
+      const c = await getClient();
+      const ids = await c.freeze(opts.as, opts.reason, opts.service);
+      if (json) return printJson({ frozen: true, by: opts.as, reason: opts.reason ?? null, releases: ids });
+      print(`frozen by ${opts.as}; ${ids.length} running release(s) will hold before their next deploy`);
+    });
+
+  program
+    .command('unfreeze')
+    .description('lift a freeze; held releases continue')
+    .option('--as <user>', 'who is unfreezing', defaultIdentity())
+    .option('--service <name>', "only this service's running releases")
+    .action(async (opts) => {
+      const ids = await (await getClient()).unfreeze(opts.as, opts.service);
+      if (json) return printJson({ frozen: false, by: opts.as, releases: ids });
+      print(`unfrozen by ${opts.as}; ${ids.length} running release(s) signalled`);
+    });
+
+  program
     .command('history')
     .description('the events of a release, as the Temporal UI shows them')
     .argument('<id>', 'release ID')

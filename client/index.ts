@@ -16,6 +16,9 @@ import { releaseUrl, taskQueueOverrides, temporalSettings, type TaskQueueOverrid
 import {
   abortSignal,
   approveUpdate,
+  freezeWorkflowId,
+  freezeSignal,
+  unfreezeSignal,
   pauseSignal,
   rejectUpdate,
   RELEASE_FAILURE_TYPES,
@@ -27,6 +30,7 @@ import { SA } from '../workflows/search-attributes.js';
 import type {
   ApprovalReply,
   ApprovalRequest,
+  FreezeState,
   Outcome,
   ReleaseInput,
   ReleaseStatus,
@@ -84,6 +88,8 @@ export interface ListFilter {
   environment?: string;
   outcome?: string;
   running?: boolean;
+  /** Only releases whose workflow runs on this task queue (a worker pool / line). */
+  taskQueue?: string;
   limit?: number;
 }
 
@@ -144,7 +150,9 @@ export class ShipyardClient {
     const queues = { ...this.taskQueues, ...opts.taskQueues };
     const version = opts.version ?? opts.commit.slice(0, 12);
     if (!KEYWORD.test(version)) throw new ShipyardUsageError(`version '${version}' has characters a tag cannot hold`);
+    const frozen = await this.lineFreeze();
     const input: ReleaseInput = {
+      frozen: frozen ?? undefined,
       spec: opts.spec,
       commit: opts.commit,
       version,
@@ -302,6 +310,80 @@ export class ShipyardClient {
     if (d.status.name !== 'RUNNING') throw new ShipyardUsageError(`release ${id} is not running (${d.status.name.toLowerCase()})`, 'refused');
   }
 
+  private freezeCache: { at: number; state: FreezeState | null } | undefined;
+
+  /**
+   * The line-wide freeze, if any (read from the freeze workflow's memo: no worker needed). Cached for
+   * a second so a busy gateway does not double its calls per start; freeze/unfreeze clear it.
+   */
+  async lineFreeze(): Promise<FreezeState | null> {
+    if (this.freezeCache && Date.now() - this.freezeCache.at < 1000) return this.freezeCache.state;
+    const state = await this.readLineFreeze();
+    this.freezeCache = { at: Date.now(), state };
+    return state;
+  }
+
+  private async readLineFreeze(): Promise<FreezeState | null> {
+    try {
+      const d = await this.client.workflow.getHandle(freezeWorkflowId(this.taskQueues.orchestrator)).describe();
+      if (d.status.name !== 'RUNNING') return null;
+      return ((d.memo as { freeze?: FreezeState } | undefined)?.freeze ?? null) as FreezeState | null;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Stops the line: new releases start frozen and every running one (of `service`, or all) holds
+   * before its next deploy step. Returns the release IDs it signalled.
+   */
+  async freeze(by: string, reason?: string, service?: string): Promise<string[]> {
+    this.freezeCache = undefined;
+    if (!service) await this.client.workflow.signalWithStart('freezeWorkflow', {
+      workflowId: freezeWorkflowId(this.taskQueues.orchestrator),
+      taskQueue: this.taskQueues.orchestrator ?? TASK_QUEUES.orchestrator,
+      args: [null],
+      signal: freezeSignal,
+      signalArgs: [{ by, reason }],
+    });
+    if (!service) await this.untilLine((f) => f?.by === by && f?.reason === reason);
+    return this.signalRunning(service, (h) => h.signal(freezeSignal, { by, reason }));
+  }
+
+  /** Waits (up to 10 s) until the freeze workflow has recorded the change, so the next start sees it. */
+  private async untilLine(done: (f: FreezeState | null) => boolean): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const state = await this.readLineFreeze();
+      if (done(state)) {
+        this.freezeCache = { at: Date.now(), state };
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async unfreeze(by: string, service?: string): Promise<string[]> {
+    this.freezeCache = undefined;
+    if (!service) {
+      try {
+        await this.client.workflow.getHandle(freezeWorkflowId(this.taskQueues.orchestrator)).signal(unfreezeSignal, { by });
+        await this.untilLine((f) => f === null);
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    }
+    return this.signalRunning(service, (h) => h.signal(unfreezeSignal, { by }));
+  }
+
+  private async signalRunning(service: string | undefined, send: (h: WorkflowHandle) => Promise<void>): Promise<string[]> {
+    // The line is the orchestrator task queue: a freeze stops the releases of this line only.
+    const running = await this.list({ service, running: true, taskQueue: this.taskQueues.orchestrator ?? TASK_QUEUES.orchestrator, limit: 1000 });
+    await Promise.all(running.map((r) => send(this.handle(r.releaseId)).catch(() => undefined)));
+    return running.map((r) => r.releaseId);
+  }
+
   /** Releases from visibility, filtered on Shipyard's search attributes; newest first. */
   async list(filter: ListFilter = {}): Promise<ReleaseSummary[]> {
     const clauses = ["WorkflowType = 'releaseWorkflow'"];
@@ -315,6 +397,7 @@ export class ShipyardClient {
     eq(SA.environment.name, filter.environment);
     eq(SA.outcome.name, filter.outcome);
     if (filter.running) clauses.push("ExecutionStatus = 'Running'");
+    eq('TaskQueue', filter.taskQueue);
     const limit = filter.limit ?? 50;
     const out: ReleaseSummary[] = [];
     for await (const w of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(limit, 100) })) {

@@ -22,10 +22,12 @@ export class ProgressPrinter {
       if (st.stage === 'done') continue;
       out(`${st.stage}${st.environment ? ` (${st.environment})` : ''}${st.detail ? `: ${st.detail}` : ''}`);
     }
-    if (s.policy?.waitingUntil && s.policy.waitingUntil !== this.policy) {
-      out(`waiting for deploy window: ${s.policy.reason} until ${s.policy.waitingUntil}`);
+    const policyKey = s.policy?.waitingUntil ?? s.policy?.frozen?.at;
+    if (policyKey && policyKey !== this.policy) {
+      if (s.policy?.frozen) out(`held by a freeze (${s.policy.frozen.by}${s.policy.frozen.reason ? `: ${s.policy.frozen.reason}` : ''}); shipyard unfreeze to continue`);
+      else out(`waiting for deploy window: ${s.policy!.reason} until ${s.policy!.waitingUntil}`);
     }
-    this.policy = s.policy?.waitingUntil;
+    this.policy = policyKey;
     if (s.canary && s.canary.weight !== this.weight) {
       out(`canary ${s.canary.environment}: weight ${s.canary.weight}% (step ${s.canary.step + 1}/${s.canary.steps}: ${s.canary.description})`);
       this.weight = s.canary.weight;
@@ -66,6 +68,7 @@ export function formatStatus(s: ReleaseStatus, url: string): string {
   ];
   if (s.paused) lines.push(`paused    by ${s.paused.by}${s.paused.reason ? `: ${s.paused.reason}` : ''}`);
   if (s.policy?.waitingUntil) lines.push(`policy    waiting until ${s.policy.waitingUntil}: ${s.policy.reason}`);
+  if (s.policy?.frozen) lines.push(`policy    frozen by ${s.policy.frozen.by} since ${s.policy.frozen.at}${s.policy.frozen.reason ? `: ${s.policy.frozen.reason}` : ''}`);
   if (s.canary) lines.push(`canary    ${s.canary.environment} weight ${s.canary.weight}% (step ${s.canary.step + 1}/${s.canary.steps}: ${s.canary.description})`);
   if (s.approvals.pending) {
     const p = s.approvals.pending;

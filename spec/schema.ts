@@ -248,9 +248,18 @@ const DenyWindowSchema = z.strictObject({
   }
 });
 
+const TRIGGER_KINDS = ['cli', 'jenkins', 'webhook', 'chat', 'demo', 'api'] as const;
+
+const EnvironmentPolicySchema = z.strictObject({
+  allowedRefs: z.array(z.string().min(1)).optional().describe("Git refs that may release here, globs: ['refs/tags/v*'] = tags only"),
+  allowedTriggers: z.array(z.enum(TRIGGER_KINDS)).optional().describe('What may start a release to this environment'),
+  minApprovals: z.number().int().min(1).optional().describe('The environment approval must require at least this many'),
+});
+
 const PolicySchema = z.strictObject({
   denyWindows: z.array(DenyWindowSchema).default([]),
   onDenyWindow: z.enum(['wait', 'fail']).default('wait').describe('Wait for the window to end, or fail the release'),
+  environments: z.record(z.string(), EnvironmentPolicySchema).default({}).describe('Rules per environment name'),
 });
 
 export const NOTIFY_EVENTS = [
@@ -323,7 +332,7 @@ export const ReleaseSpecSchema = z
       })
       .optional(),
     environments: z.array(EnvironmentSchema).min(1, 'list at least one environment'),
-    policy: PolicySchema.default({ denyWindows: [], onDenyWindow: 'wait' }),
+    policy: PolicySchema.default({ denyWindows: [], onDenyWindow: 'wait', environments: {} }),
     notify: z.array(NotifySchema).default([]),
     jira: JiraSchema.optional(),
     rollback: z
@@ -348,6 +357,20 @@ export const ReleaseSpecSchema = z
           ctx.addIssue({ code: 'custom', path: ['image', 'platforms', i], message: `platform ${p} is not among build.targets` });
         }
       });
+    }
+    for (const [name, rule] of Object.entries(spec.policy.environments)) {
+      const env = spec.environments.find((e) => e.name === name);
+      if (!env) {
+        ctx.addIssue({ code: 'custom', path: ['policy', 'environments', name], message: `no environment '${name}' in this spec` });
+        continue;
+      }
+      if (rule.minApprovals && (env.approval?.required ?? 0) < rule.minApprovals) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policy', 'environments', name, 'minApprovals'],
+          message: `${name} must require at least ${rule.minApprovals} approval(s); its approval requires ${env.approval?.required ?? 'none'}`,
+        });
+      }
     }
     spec.environments.forEach((env, i) => {
       if (env.image && !spec.image) {

@@ -1,6 +1,6 @@
 // The release workflow's public messages. The client, CLI and gateway import these definitions.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AbortRequest, ApprovalReply, ApprovalRequest, PauseRequest, ReleaseStatus } from './types.js';
+import type { AbortRequest, ApprovalReply, ApprovalRequest, FreezeRequest, PauseRequest, ReleaseStatus } from './types.js';
 
 /** Approve the pending gate. The validator refuses unknown approvers, four-eyes violations and repeats. */
 export const approveUpdate = defineUpdate<ApprovalReply, [ApprovalRequest]>('approve');
@@ -13,6 +13,17 @@ export const pauseSignal = defineSignal<[PauseRequest]>('pause');
 /** Continue after pause, or end a canary `pause: {}` step. */
 export const resumeSignal = defineSignal<[PauseRequest]>('resume');
 export const statusQuery = defineQuery<ReleaseStatus>('status');
+/** Stop the line: hold before the next deploy step until unfrozen (to a release, or the freeze workflow). */
+export const freezeSignal = defineSignal<[FreezeRequest]>('freeze');
+export const unfreezeSignal = defineSignal<[FreezeRequest]>('unfreeze');
+
+/**
+ * The singleton holding the line-wide freeze (its memo says whether the line is frozen). One per
+ * orchestrator task queue: releases on a dedicated worker pool are their own line.
+ */
+export function freezeWorkflowId(orchestratorQueue?: string): string {
+  return !orchestratorQueue || orchestratorQueue === TASK_QUEUES.orchestrator ? 'shipyard/freeze' : `shipyard/freeze/${orchestratorQueue}`;
+}
 
 export const TASK_QUEUES = {
   orchestrator: 'shipyard-orchestrator',

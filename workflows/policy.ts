@@ -26,3 +26,22 @@ export function activeDenyWindow(policy: PolicySpec, now: Date): DenyWindowHit |
   }
   return hit;
 }
+
+/** Glob on git refs: * matches anything (including /), ? one character. */
+export function refMatches(pattern: string, ref: string): boolean {
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return regex.test(ref);
+}
+
+/** Why the trigger may not release to `environment` under the policy, or undefined when it may. */
+export function environmentPolicyViolation(policy: PolicySpec, environment: string, trigger: { kind: string; ref?: string }): string | undefined {
+  const rule = policy.environments?.[environment];
+  if (!rule) return undefined;
+  if (rule.allowedTriggers && !rule.allowedTriggers.includes(trigger.kind as never)) {
+    return `${environment} may be released by ${rule.allowedTriggers.join(', ')} only (this release: ${trigger.kind})`;
+  }
+  if (rule.allowedRefs && !(trigger.ref && rule.allowedRefs.some((p) => refMatches(p, trigger.ref!)))) {
+    return `${environment} takes ${rule.allowedRefs.join(', ')} only (this release: ${trigger.ref ?? 'no ref'})`;
+  }
+  return undefined;
+}

@@ -25,13 +25,15 @@ import { runCanary } from './canary.js';
 import {
   abortSignal,
   approveUpdate,
+  freezeSignal,
+  unfreezeSignal,
   pauseSignal,
   rejectUpdate,
   RELEASE_FAILURE_TYPES,
   resumeSignal,
   statusQuery,
 } from './messages.js';
-import { activeDenyWindow } from './policy.js';
+import { activeDenyWindow, environmentPolicyViolation } from './policy.js';
 import { releaseMetrics } from './metrics.js';
 import { errorMessage, Saga } from './saga.js';
 import { SA } from './search-attributes.js';
@@ -44,6 +46,7 @@ import type {
   ReleaseInput,
   ReleaseResult,
   ReleaseStatus,
+  FreezeState,
   Stage,
   StageRecord,
 } from './types.js';
@@ -77,12 +80,14 @@ export class Release {
   private gateResult: 'approved' | 'rejected' | undefined;
   private abortRequest: AbortRequest | null = null;
   private resumes = 0;
+  private frozen: FreezeState | null;
   private notifySeq = 0;
   private readonly inflightNotifications: { done: Promise<void>; settled: boolean; event: string; channel: string; environment?: string }[] = [];
   private readonly mainScope = new CancellationScope();
 
   constructor(readonly input: ReleaseInput) {
     this.spec = input.spec;
+    this.frozen = input.frozen ?? null;
     const wanted = input.buildOnly ? [] : input.environments?.length ? input.environments : this.spec.environments.map((e) => e.name);
     this.environments = this.spec.environments.filter((e) => wanted.includes(e.name));
     const now = new Date().toISOString();
@@ -155,6 +160,12 @@ export class Release {
     setHandler(resumeSignal, () => {
       this.status.paused = null;
       this.resumes++;
+    });
+    setHandler(freezeSignal, (req) => {
+      this.frozen = { by: req?.by || 'unknown', reason: req?.reason, at: new Date().toISOString() };
+    });
+    setHandler(unfreezeSignal, () => {
+      this.frozen = null;
     });
   }
 
@@ -331,6 +342,14 @@ export class Release {
       log.info('waiting for deploy window', { until, reason: hit.window.reason });
       await sleep(Math.max(1000, hit.endsAt.getTime() - Date.now()));
     }
+    // Frozen line: hold here (before the next deploy) until unfrozen.
+    if (this.frozen && environment) {
+      const f = this.frozen;
+      this.setStage('policy', environment, `frozen by ${f.by}${f.reason ? `: ${f.reason}` : ''}`);
+      this.status.policy = { frozen: f, reason: f.reason ?? 'deploys frozen' };
+      log.info('release held by a freeze', { by: f.by, reason: f.reason });
+      await condition(() => this.frozen === null);
+    }
     if (this.status.policy) {
       this.status.policy = null;
       this.closeStage('ok');
@@ -372,6 +391,11 @@ export class Release {
   private async environmentStage(env: EnvironmentSpec): Promise<void> {
     this.status.environment = env.name;
     this.upsert([{ key: SA.environment, value: env.name }]);
+    const violation = environmentPolicyViolation(this.spec.policy, env.name, this.input.trigger);
+    if (violation) {
+      this.setStage('policy', env.name);
+      throw ApplicationFailure.nonRetryable(`policy: ${violation}`, 'PolicyDenied');
+    }
     if (env.approval) {
       await this.checkpoint();
       this.setStage('approval', env.name);

@@ -39,6 +39,8 @@ export interface ReleaseInput {
   /** Environments to release to, a subset of spec.environments in spec order; all when empty. */
   environments?: string[];
   trigger: Trigger;
+  /** The line was frozen when this release started: it holds before its first deploy until unfrozen. */
+  frozen?: FreezeState;
   /** Only the test gate and build matrix (e.g. for a pull request): no images, no environments. */
   buildOnly?: boolean;
   /** Activity task queues, when this release's work goes to other worker pools than the defaults. */
@@ -101,6 +103,15 @@ export interface AbortRequest {
 export interface PauseRequest {
   by: string;
   reason?: string;
+}
+
+export interface FreezeRequest {
+  by: string;
+  reason?: string;
+}
+
+export interface FreezeState extends FreezeRequest {
+  at: string;
 }
 
 export interface MetricMeasurement {
@@ -173,7 +184,7 @@ export interface ReleaseStatus {
   environment?: string;
   outcome: Outcome;
   paused: (PauseRequest & { at: string }) | null;
-  policy: { waitingUntil?: string; reason?: string } | null;
+  policy: { waitingUntil?: string; reason?: string; frozen?: FreezeState } | null;
   canary: CanaryState | null;
   stages: StageRecord[];
   approvals: { pending: PendingApproval | null; decisions: ApprovalDecision[] };

@@ -141,6 +141,30 @@ describe('shipyard CLI exit codes (mocked activities behind the workers)', () =>
   });
 });
 
+describe('shipyard freeze / unfreeze', () => {
+  test('freeze sets the line-wide freeze (seen by the next start) and unfreeze lifts it', async () => {
+    const queues = uniqueQueues();
+    const env = queueEnv(queues);
+    await withWorkers(queues, new FakeWorld().activities(), async () => {
+      const frozen = await runCli(['freeze', '--as', 'ops', '--reason', 'peak season', '--json'], env);
+      assert.equal(frozen.code, 0, frozen.stderr);
+      assert.deepEqual(JSON.parse(frozen.stdout), { frozen: true, by: 'ops', reason: 'peak season', releases: [] });
+      const service = uniqueName('clifreeze');
+      const file = specFile(service, twoEnvSpec({ service, withBuild: false }));
+      const commit = randomCommit();
+      const started = await runCli(['release', 'start', '-f', file, '--commit', commit, '--json'], env);
+      const id = JSON.parse(started.stdout).releaseId;
+      await waitForStatus(ctx.shipyard, id, (s) => s.policy?.frozen?.reason === 'peak season', 'held by the freeze');
+      const status = await runCli(['status', id], env);
+      assert.match(status.stdout, /policy\s+frozen by ops since .*: peak season/);
+      const lifted = await runCli(['unfreeze', '--as', 'ops', '--json'], env);
+      assert.equal(lifted.code, 0);
+      assert.deepEqual(JSON.parse(lifted.stdout).releases, [id]);
+      assert.equal((await ctx.shipyard.wait(id, undefined, 200)).outcome, 'succeeded');
+    });
+  });
+});
+
 describe('shipyard CLI bad input (nothing started)', () => {
   test('usage errors exit 2 and name the problem', async () => {
     const missing = await runCli(['release', 'start', '--commit', randomCommit()]);

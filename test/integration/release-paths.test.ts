@@ -443,3 +443,50 @@ describe('canary workloads, scaling and fault steps (mocked activities)', () => 
     });
   });
 });
+
+describe('policy: environment rules and freezes (mocked activities)', () => {
+  test('tags only for production: a branch release stops at production with the reason; staging went out', async () => {
+    const world = new FakeWorld();
+    const spec = twoEnvSpec({ service: uniqueName('refs'), withBuild: false, policy: { environments: { production: { allowedRefs: ['refs/tags/v*'] } } } });
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      const branch = await startRelease(ctx.shipyard, queues, spec, { trigger: { kind: 'webhook', by: 'octocat', ref: 'refs/heads/main' } });
+      const final = await ctx.shipyard.wait(branch.releaseId, undefined, 200);
+      assert.equal(final.outcome, 'failed');
+      assert.equal(final.status!.error?.type, 'PolicyDenied');
+      assert.match(final.message ?? '', /production takes refs\/tags\/v\* only \(this release: refs\/heads\/main\)/);
+      assert.ok(world.effects().includes('helmDeploy@staging'));
+      assert.ok(!world.effects().includes('gitopsUpdate@production'));
+      const tag = await startRelease(ctx.shipyard, queues, spec, { trigger: { kind: 'webhook', by: 'octocat', ref: 'refs/tags/v1.2.3' } });
+      assert.equal((await ctx.shipyard.wait(tag.releaseId, undefined, 200)).outcome, 'succeeded');
+    });
+  });
+
+  test('a freeze holds a running release before its next deploy; a release started while frozen starts held; unfreeze lets both go', async () => {
+    const world = new FakeWorld();
+    const service = uniqueName('freeze');
+    const spec = twoEnvSpec({ service, withBuild: false, production: { approval: { approvers: ['alice'], timeout: '1h' } } });
+    const queues = uniqueQueues();
+    const scoped = new (ctx.shipyard.constructor as typeof import('../../client/index.js').ShipyardClient)(ctx.client, ctx.shipyard.settings, queues);
+    await withWorkers(queues, world.activities(), async () => {
+      const a = await startRelease(scoped, queues, spec);
+      await waitForStatus(scoped, a.releaseId, (s) => s.approvals.pending !== null, 'gate');
+      const signalled = await scoped.freeze('ops', 'incident INC-7');
+      assert.ok(signalled.includes(a.releaseId));
+      assert.equal((await scoped.lineFreeze())?.reason, 'incident INC-7');
+      await scoped.approve(a.releaseId, { approver: 'alice' });
+      const held = await waitForStatus(scoped, a.releaseId, (s) => s.policy?.frozen !== undefined, 'held by the freeze');
+      assert.equal(held.stage, 'policy');
+      assert.equal(held.policy?.frozen?.by, 'ops');
+      const b = await startRelease(scoped, queues, spec, { environments: ['staging'] });
+      await waitForStatus(scoped, b.releaseId, (s) => s.policy?.frozen !== undefined, 'new release held');
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(!world.effects().includes('gitopsUpdate@production'), 'nothing deployed while frozen');
+      assert.equal(world.effects().filter((e) => e === 'helmDeploy@staging').length, 1, 'b did not deploy staging');
+      await scoped.unfreeze('ops');
+      assert.equal(await scoped.lineFreeze(), null);
+      assert.equal((await scoped.wait(a.releaseId, undefined, 200)).outcome, 'succeeded');
+      assert.equal((await scoped.wait(b.releaseId, undefined, 200)).outcome, 'succeeded');
+    });
+  });
+});

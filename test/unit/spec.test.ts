@@ -64,7 +64,7 @@ describe('valid specs', () => {
     assert.deepEqual(helm.imageValues, { repository: 'image.repository', tag: 'image.tag' });
     assert.equal(spec.source.goPackage, '.');
     assert.equal(spec.environments[0].health.timeout, '5m');
-    assert.deepEqual(spec.policy, { denyWindows: [], onDenyWindow: 'wait' });
+    assert.deepEqual(spec.policy, { denyWindows: [], onDenyWindow: 'wait', environments: {} });
     assert.deepEqual(spec.rollback, { scope: 'environment' });
     assert.deepEqual(spec.notify, []);
   });
@@ -181,6 +181,12 @@ ${metrics}`;
     expectIssue(`${MINIMAL}policy: { denyWindows: [ { cron: "0 25 * * *", duration: 8h } ] }\n`, 'policy.denyWindows[0].cron', /invalid cron expression/);
     expectIssue(`${MINIMAL}policy: { denyWindows: [ { cron: "0 22 * * *", duration: 8h, timezone: Mars/Olympus } ] }\n`, 'policy.denyWindows[0].cron', /invalid cron expression or time zone/);
     assert.doesNotThrow(() => parseSpec(`${MINIMAL}policy: { denyWindows: [ { cron: "*/10 * * * * *", duration: 5s } ] }\n`));
+  });
+
+  test('environment policies name environments that exist and agree with their approvals', () => {
+    expectIssue(`${MINIMAL}policy: { environments: { prod: { allowedRefs: ['refs/tags/*'] } } }\n`, 'policy.environments.prod', /no environment 'prod'/);
+    expectIssue(`${MINIMAL}policy: { environments: { staging: { minApprovals: 2 } } }\n`, 'policy.environments.staging.minApprovals', /at least 2 approval\(s\); its approval requires none/);
+    expectIssue(`${MINIMAL}policy: { environments: { staging: { allowedTriggers: [cron] } } }\n`, 'policy.environments.staging.allowedTriggers[0]', /Invalid option|expected one of/);
   });
 
   test('oversized spec is refused before parsing', () => {

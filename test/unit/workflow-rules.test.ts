@@ -94,6 +94,7 @@ describe('measurement judgement', () => {
 describe('deploy windows', () => {
   const policy = (tz = 'UTC'): PolicySpec => ({
     onDenyWindow: 'wait',
+    environments: {},
     denyWindows: [{ cron: '0 22 * * *', duration: '8h', timezone: tz, reason: 'night freeze' }],
   });
   test('inside the night freeze: ends at 06:00', () => {
@@ -114,6 +115,7 @@ describe('deploy windows', () => {
   test('overlapping windows: the one closing last wins', () => {
     const p: PolicySpec = {
       onDenyWindow: 'wait',
+      environments: {},
       denyWindows: [
         { cron: '0 22 * * *', duration: '8h', timezone: 'UTC', reason: 'night' },
         { cron: '0 20 * * 6', duration: '2d', timezone: 'UTC', reason: 'weekend' },
