@@ -9,6 +9,7 @@ import { buildSettingsFromEnv, type BuildSettings } from './build/settings.js';
 import { helmCurrentRevision, helmDeploy, helmRollback } from './deploy/helm.js';
 import { gitopsRevert, gitopsUpdate } from './deploy/gitops.js';
 import { checkHealth } from './deploy/health.js';
+import { httpProbe } from './deploy/probe.js';
 import { createTrafficActivities } from './traffic/index.js';
 import { PrometheusProvider } from './metrics/prometheus.js';
 
@@ -22,6 +23,7 @@ export function createDeployActivities(build: BuildSettings = buildSettingsFromE
     gitopsUpdate: (input) => gitopsUpdate(input, git),
     gitopsRevert: (input) => gitopsRevert(input, git),
     checkHealth,
+    httpProbe,
     ...createTrafficActivities(),
     measureMetric: async (input) => ({ value: await prometheus.measure(input.metric) }),
   };

@@ -134,6 +134,12 @@ export interface HealthInput extends ReleaseRef {
   argocd?: { application: string; namespace: string; revision: string };
 }
 
+export interface ProbeInput extends ReleaseRef {
+  url: string;
+  expectStatus: number;
+  timeout: string;
+}
+
 export interface HealthReport {
   deployment: string;
   namespace: string;
@@ -205,6 +211,8 @@ export interface DeployActivities {
   gitopsRevert(input: GitOpsInput): Promise<void>;
   /** Read-only wait for the rollout to be ready. */
   checkHealth(input: HealthInput): Promise<HealthReport>;
+  /** Read-only: the URL answers with the expected status. */
+  httpProbe(input: ProbeInput): Promise<{ status: number }>;
   /** Read-only. */
   getTrafficWeights(input: TrafficInput): Promise<RouteWeights>;
   /** Setting the weights that are already applied is a no-op. */

@@ -218,8 +218,21 @@ const CanarySchema = z.strictObject({
     .describe('Scale the canary Deployment with its weight (needs workloads)'),
 });
 
+const HttpCheckSchema = z.strictObject({
+  url: z.string().url(),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  timeout: duration.default('10s'),
+});
+
+/** Post-deploy checks: HTTP probes and Prometheus assertions, judged like canary analysis. */
+const HealthChecksSchema = z.strictObject({
+  http: z.array(HttpCheckSchema).default([]),
+  metrics: z.array(MetricSchema).default([]).describe("e.g. up == 1: thresholdRange { min: 1 }; 5xx rate: thresholdRange { max: 0.01 }"),
+});
+
 const EnvironmentSchema = z.strictObject({
   name: dnsLabel,
+  checks: HealthChecksSchema.optional().describe('Run after the rollout is ready; a failing check fails the deploy (and rolls back)'),
   kubeContext: z.string().optional().describe('kubeconfig context of this environment (health checks, traffic)'),
   image: z
     .strictObject({ repository: z.string().min(1).describe('Registry repository of this environment, e.g. registry/prod/app') })

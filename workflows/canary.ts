@@ -107,7 +107,7 @@ export async function runCanary(release: Release, env: EnvironmentSpec): Promise
 
 /** Measures each metric `count` times (background: until cancelled) and fails on the first verdict. */
 /** `forMs`: measure for that long (count = forMs / interval) instead of each metric's count. */
-async function runAnalysis(
+export async function runAnalysis(
   release: Release,
   environment: string,
   label: string,

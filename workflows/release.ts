@@ -21,7 +21,7 @@ import { formatDuration, parseDuration } from '../spec/duration.js';
 import type { ImageRef, ReleaseRef } from '../activities/types.js';
 import { createActivityProxies, NOTIFICATION_DRAIN_BUDGET, NOTIFICATION_GRACE, type ActivityProxies } from './activity-options.js';
 import { validateDecision } from './approval.js';
-import { runCanary } from './canary.js';
+import { runAnalysis, runCanary } from './canary.js';
 import {
   abortSignal,
   approveUpdate,
@@ -470,7 +470,12 @@ export class Release {
       kubeContext: env.kubeContext ?? env.deploy.helm?.kubeContext,
       argocd: gitops?.argocd && configCommit ? { application: gitops.argocd.application, namespace: gitops.argocd.namespace, revision: configCommit } : undefined,
     });
-    this.closeStage('ok', `${report.readyReplicas}/${report.replicas} ready`);
+    if (env.checks) {
+      // Post-deploy checks: HTTP probes, then Prometheus assertions judged like a canary analysis.
+      for (const probe of env.checks.http) await this.acts.health(probe.timeout).httpProbe({ ...this.ref(env.name), ...probe });
+      if (env.checks.metrics.length) await runAnalysis(this, env.name, 'post-deploy', env.checks.metrics, false);
+    }
+    this.closeStage('ok', `${report.readyReplicas}/${report.replicas} ready${env.checks ? ', checks passed' : ''}`);
     this.notify('deployed', env.name);
   }
 

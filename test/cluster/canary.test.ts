@@ -197,3 +197,54 @@ describe('Prometheus provider against a real Prometheus', () => {
     assert.notEqual(await eventually(async () => (await provider().measure(metric(errorRateQuery('stable')))) !== null || undefined, 30_000, 'data again'), undefined);
   });
 });
+
+describe('post-deploy checks (HTTP probes and Prometheus assertions after the rollout)', () => {
+  function checkedSpec(service: string, ns: string, maxErrorRate: number) {
+    return parseSpec(
+      stringify({
+        service,
+        source: { repo: 'https://git.example.com/web.git' },
+        environments: [
+          {
+            name: 'staging',
+            deploy: { helm: { chart: CHART, release: 'web', namespace: ns, timeout: '60s' } },
+            health: { deployment: 'web', timeout: '60s' },
+            checks: {
+              http: [{ url: `${stable.url}/healthz`, expectStatus: 200 }],
+              metrics: [
+                { name: 'up', prometheus: { query: 'min(up)', address: prom.url }, thresholdRange: { min: 1 }, interval: '1s' },
+                { name: 'errors', prometheus: { query: errorRateQuery('canary'), address: prom.url }, thresholdRange: { max: maxErrorRate }, interval: '1s', count: 2, inconclusive: 'ignore' },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+  }
+
+  test('passing checks let the deploy through; a failing Prometheus assertion rolls the helm release back', async () => {
+    await canaryApp.fault(0);
+    // Earlier tests' errors must have left Prometheus' rate window first.
+    await eventually(async () => (await prom.query(errorRateQuery('canary'))) === 0, 30_000, 'canary error rate back to 0');
+    const queues = uniqueQueues();
+    await withWorkers(queues, real(), async () => {
+      const ns = await namespace('checks');
+      const ok = await startRelease(ctx.shipyard, queues, checkedSpec(uniqueName('checks'), ns, 0.05), { version: 'v1' });
+      const good = await ctx.shipyard.wait(ok.releaseId, undefined, 200);
+      assert.equal(good.outcome, 'succeeded', `${good.message} ${JSON.stringify(good.status?.metrics)}`);
+      const checks = good.status!.metrics.filter((m) => m.analysis === 'post-deploy');
+      assert.deepEqual(checks.map((m) => m.metric).sort(), ['errors', 'errors', 'up']);
+      assert.ok(checks.every((m) => m.phase !== 'failed'));
+
+      await canaryApp.fault(1);
+      await eventually(async () => ((await prom.query(errorRateQuery('canary'))) ?? 0) > 0.5, 30_000, 'errors visible');
+      const ns2 = await namespace('checks');
+      const bad = await startRelease(ctx.shipyard, queues, checkedSpec(uniqueName('checksbad'), ns2, 0.05), { version: 'v2' });
+      const failed = await ctx.shipyard.wait(bad.releaseId, undefined, 200);
+      assert.equal(failed.outcome, 'rolled-back', failed.message);
+      assert.match(failed.status!.error!.message, /analysis post-deploy in staging: metric errors failed/);
+      assert.deepEqual(helmHistory('web', ns2), [], 'the release this deploy installed is gone');
+      await canaryApp.fault(0);
+    });
+  });
+});

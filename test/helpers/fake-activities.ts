@@ -57,7 +57,7 @@ export class FakeWorld {
 
   /** The calls that are not reads, notifications or measurements: the side effects, in order. */
   effects(): string[] {
-    const reads = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'notify', 'checkHealth', 'updateJira', 'readImages']);
+    const reads = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'notify', 'checkHealth', 'updateJira', 'readImages', 'httpProbe']);
     return this.names((c) => !reads.has(c.name));
   }
 
@@ -131,6 +131,10 @@ export class FakeWorld {
       checkHealth: async (i) => {
         await this.enter('checkHealth', i.environment);
         return { deployment: i.deployment, namespace: i.namespace, readyReplicas: 2, replicas: 2 };
+      },
+      httpProbe: async (i) => {
+        await this.enter('httpProbe', i.environment, i.url);
+        return { status: i.expectStatus };
       },
       getTrafficWeights: async (i) => {
         await this.enter('getTrafficWeights', i.environment);

@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { FakeWorld } from './fake-activities.js';
 
-const READS = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'checkHealth', 'notify', 'updateJira', 'readImages']);
+const READS = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'checkHealth', 'notify', 'updateJira', 'readImages', 'httpProbe']);
 
 export interface LedgerLine {
   kind: 'attempt' | 'effect';
