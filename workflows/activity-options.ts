@@ -44,19 +44,24 @@ const readProxy = (deployQueue: Queue) => proxyActivities<DeployActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
 
-/**
- * Changes to a cluster or config repo. A cancelled release waits for the activity to stop (it
- * heartbeats and kills helm) before compensating, so an undo never races the change it undoes.
- */
-function mutateProxy(deployQueue: Queue, timeout?: string): DeployActivities {
+/** Changes to a cluster or config repo, bounded by the step's own timeout plus a margin. */
+function changeProxy(deployQueue: Queue, timeout: string | undefined, maximumAttempts: number, extra: Partial<ActivityOptions> = {}): DeployActivities {
   const budget = timeout ? parseDuration(timeout) + 2 * 60_000 : 10 * 60_000;
   return proxyActivities<DeployActivities>({
     ...deployQueue,
     startToCloseTimeout: budget,
     heartbeatTimeout: '30s',
-    cancellationType: 'WAIT_CANCELLATION_COMPLETED' as ActivityOptions['cancellationType'],
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts },
+    ...extra,
   });
+}
+
+/**
+ * A change. A cancelled release waits for the activity to stop (it heartbeats and kills helm)
+ * before compensating, so an undo never races the change it undoes.
+ */
+function mutateProxy(deployQueue: Queue, timeout?: string): DeployActivities {
+  return changeProxy(deployQueue, timeout, 5, { cancellationType: 'WAIT_CANCELLATION_COMPLETED' as ActivityOptions['cancellationType'] });
 }
 
 /** Health waits are bounded by the spec's timeout. */
@@ -78,13 +83,7 @@ const measureProxy = (deployQueue: Queue) => proxyActivities<DeployActivities>({
 
 /** Undo steps: retried harder, they are the last line before a half-rolled-back release. */
 function compensateProxy(deployQueue: Queue, timeout?: string): DeployActivities {
-  const budget = timeout ? parseDuration(timeout) + 2 * 60_000 : 10 * 60_000;
-  return proxyActivities<DeployActivities>({
-    ...deployQueue,
-    startToCloseTimeout: budget,
-    heartbeatTimeout: '30s',
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
-  });
+  return changeProxy(deployQueue, timeout, 10);
 }
 
 /** Notifications and JIRA: their own small budget; a failure is recorded, never fails the release. */

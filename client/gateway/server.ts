@@ -89,6 +89,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
   app.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: { code?: string; statusCode?: number; message: string }, req, reply) => {
+    // Any handler that could not reach Temporal: 503 + Retry-After, never a 2xx.
+    if (err instanceof TemporalUnavailable) return unavailable(reply, routeName(req), err);
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, 'payload too large', `body exceeds ${config.bodyLimit} bytes`);
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(reply, 415, 'unsupported media type', 'send application/json (Slack: application/x-www-form-urlencoded)');
     if (err.statusCode && err.statusCode < 500) return problem(reply, err.statusCode, 'bad request', err.message);
@@ -98,6 +100,12 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
   app.setNotFoundHandler((req, reply) => problem(reply, 404, 'not found', `${req.method} ${req.url.split('?')[0]}`));
 
   const count = (route: string, outcome: string) => metrics.requests.inc({ route, outcome });
+  /** The metrics route label of a request: webhook_github, chat_slack, ... */
+  const routeName = (req: FastifyRequest) => {
+    const path = req.routeOptions?.url ?? req.url;
+    const m = /^\/(webhooks|chat)\/([a-z]+)/.exec(path);
+    return m ? `${m[1] === 'webhooks' ? 'webhook' : 'chat'}_${m[2]}` : 'other';
+  };
   const unauthorized = (reply: FastifyReply, route: string, provider: string, verdict: Verdict & { ok: false }) => {
     metrics.signatureFailures.inc({ provider });
     count(route, 'unauthorized');
@@ -139,7 +147,6 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
       req.log.info({ deliveryId: event.deliveryId, releaseId: result.releaseId, status, rule: rule.name }, 'release handed to Temporal');
       return reply.code(202).send({ status, releaseId: result.releaseId, url: result.url, deliveryId: event.deliveryId });
     } catch (err) {
-      if (err instanceof TemporalUnavailable) return unavailable(reply, route, err);
       if (err instanceof ShipyardUsageError) {
         count(route, 'unprocessable');
         return problem(reply, 422, 'cannot start release', err.message);
@@ -262,7 +269,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
       count(route, 'bad_request');
       return problem(reply, 400, 'bad action', decision.invalid);
     }
-    try {
+    {
       const result = await decide(req, route, 'slack', payload.user?.id, decision);
       // Update the message the button was on, so the channel sees who decided.
       const responseUrl = typeof payload.response_url === 'string' ? payload.response_url : undefined;
@@ -273,9 +280,6 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
         );
       }
       return reply.code(200).send({ ok: result.ok, text: result.text });
-    } catch (err) {
-      if (err instanceof TemporalUnavailable) return unavailable(reply, route, err);
-      throw err;
     }
   });
 
@@ -324,13 +328,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
       count(route, 'bad_request');
       return problem(reply, 400, 'bad action', decision.invalid);
     }
-    try {
-      const result = await decide(req, route, 'feishu', event.operator?.open_id ?? event.open_id, decision);
-      return reply.code(200).send({ toast: { type: result.ok ? 'success' : 'error', content: result.text } });
-    } catch (err) {
-      if (err instanceof TemporalUnavailable) return unavailable(reply, route, err);
-      throw err;
-    }
+    const result = await decide(req, route, 'feishu', event.operator?.open_id ?? event.open_id, decision);
+    return reply.code(200).send({ toast: { type: result.ok ? 'success' : 'error', content: result.text } });
   });
 
   app.post('/chat/dingtalk/callback', async (req: Req, reply) => {
@@ -350,13 +349,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
       count(route, 'bad_request');
       return reply.code(200).send({ msgtype: 'text', text: { content: decision.invalid } });
     }
-    try {
-      const result = await decide(req, route, 'dingtalk', body.senderStaffId ?? body.senderId, decision);
-      return reply.code(200).send({ msgtype: 'text', text: { content: result.text } });
-    } catch (err) {
-      if (err instanceof TemporalUnavailable) return unavailable(reply, route, err);
-      throw err;
-    }
+    const result = await decide(req, route, 'dingtalk', body.senderStaffId ?? body.senderId, decision);
+    return reply.code(200).send({ msgtype: 'text', text: { content: result.text } });
   });
 
   // ---- operations ----
