@@ -77,7 +77,8 @@ function healthProxy(deployQueue: Queue, timeout: string): DeployActivities {
 /** One measurement; a failed query counts toward the metric's consecutiveErrorLimit rather than being retried long. */
 const measureProxy = (deployQueue: Queue) => proxyActivities<DeployActivities>({
   ...deployQueue,
-  startToCloseTimeout: '1m',
+  // A query is bounded at 15 s by the provider; a worker lost mid-query is noticed after 20 s.
+  startToCloseTimeout: '20s',
   retry: { initialInterval: '1s', maximumAttempts: 2 },
 });
 

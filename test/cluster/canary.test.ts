@@ -248,3 +248,41 @@ describe('post-deploy checks (HTTP probes and Prometheus assertions after the ro
     });
   });
 });
+
+describe('crash safety with the real router (worker process SIGKILLed)', () => {
+  test('killed during a pause and again during analysis: the release resumes and the weights end correct', async () => {
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const { temporalAddress } = await import('../helpers/temporal.js');
+    await canaryApp.fault(0);
+    await eventually(async () => (await prom.query(errorRateQuery('canary'))) === 0, 30_000, 'canary error rate back to 0');
+    const ns = await stage();
+    const queues = uniqueQueues('crashcanary');
+    const start = () =>
+      spawn(process.execPath, [fileURLToPath(new URL('../../workers/all-in-one.js', import.meta.url))], {
+        env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), SHIPYARD_ORCHESTRATOR_QUEUE: queues.orchestrator, SHIPYARD_BUILD_QUEUE: queues.build, SHIPYARD_DEPLOY_QUEUE: queues.deploy, SHIPYARD_METRICS_ADDRESS: 'off', SHIPYARD_LOG_LEVEL: 'ERROR' },
+        stdio: 'ignore',
+      });
+    const kill = (c: ReturnType<typeof start>) => new Promise<void>((r) => { c.once('exit', () => r()); c.kill('SIGKILL'); });
+    const spec = canarySpec(uniqueName('crashcanary'), ns, [{ setWeight: 20 }, { pause: '5s' }, { setWeight: 40 }, { analysis: { metrics: ['error-rate'] } }, { setWeight: 100 }], { count: 6 });
+    let worker = start();
+    const scoped = new (ctx.shipyard.constructor as typeof import('../../client/index.js').ShipyardClient)(ctx.client, ctx.shipyard.settings, queues);
+    const { releaseId } = await scoped.start({ spec, commit: 'abcdef1234567', version: 'v5', trigger: { kind: 'cli', by: 'carol' } });
+    await waitForStatus(ctx.shipyard, releaseId, (s) => s.canary?.description === 'pause 5s', 'pause', 90_000);
+    await kill(worker);
+    assert.deepEqual(await weights(ns), [80, 20], 'the weight set before the crash stays');
+    worker = start();
+    await waitForStatus(ctx.shipyard, releaseId, (s) => s.metrics.length >= 2, 'analysis under way', 90_000);
+    await kill(worker);
+    worker = start();
+    try {
+      const final = await ctx.shipyard.wait(releaseId, undefined, 300);
+      assert.equal(final.outcome, 'succeeded', final.message);
+      assert.deepEqual(await weights(ns), [100, 0]);
+      assert.equal(final.status!.metrics.length, 6, 'the analysis resumed where it was: 6 measurements in all');
+      assert.deepEqual(helmHistory('web-canary', ns).map((h) => h.revision), [1], 'the canary was deployed once');
+    } finally {
+      await kill(worker);
+    }
+  });
+});

@@ -42,7 +42,7 @@ export interface HelmRevisionRow {
 
 export function helmHistory(release: string, ns: string): HelmRevisionRow[] {
   try {
-    return JSON.parse(execFileSync('helm', ['history', release, '-n', ns, '-o', 'json'], { encoding: 'utf8' }));
+    return JSON.parse(execFileSync('helm', ['history', release, '-n', ns, '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
   } catch {
     return [];
   }
