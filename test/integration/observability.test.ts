@@ -20,20 +20,31 @@ let stdout = '';
 
 before(async () => {
   ctx = await connectClient();
-  const address = `127.0.0.1:${await freePort()}`;
-  metricsUrl = `http://${address}/metrics`;
-  worker = spawn(process.execPath, [ORCHESTRATOR], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: temporalAddress(),
-      SHIPYARD_ORCHESTRATOR_QUEUE: queues.orchestrator,
-      SHIPYARD_METRICS_ADDRESS: address,
-      SHIPYARD_LOG_FORMAT: 'json',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  worker.stdout!.on('data', (d) => (stdout += d));
-  await eventually(async () => (await fetch(metricsUrl)).ok, 30_000, 'worker metrics endpoint');
+  // A free port can be taken by another test process before the worker binds it: make sure the
+  // endpoint that answers is this worker's (its metrics name our task queue), else try another port.
+  for (let attempt = 1; ; attempt++) {
+    const address = `127.0.0.1:${await freePort()}`;
+    metricsUrl = `http://${address}/metrics`;
+    stdout = '';
+    worker = spawn(process.execPath, [ORCHESTRATOR], {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporalAddress(),
+        SHIPYARD_ORCHESTRATOR_QUEUE: queues.orchestrator,
+        SHIPYARD_METRICS_ADDRESS: address,
+        SHIPYARD_LOG_FORMAT: 'json',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    worker.stdout!.on('data', (d) => (stdout += d));
+    try {
+      await eventually(async () => (await (await fetch(metricsUrl)).text()).includes(queues.orchestrator), 30_000, 'this worker on its metrics endpoint');
+      return;
+    } catch (err) {
+      worker.kill('SIGKILL');
+      if (attempt === 3) throw err;
+    }
+  }
 });
 after(async () => {
   worker.kill('SIGTERM');
@@ -49,11 +60,13 @@ test('release metrics on the worker endpoint; JSON logs with workflow and run ID
     const bad = await startRelease(ctx.shipyard, queues, twoEnvSpec({ service, withBuild: false }), { environments: ['production'] });
     assert.equal((await ctx.shipyard.wait(bad.releaseId, undefined, 200)).outcome, 'rolled-back');
 
+    let last = '';
     const metrics = await eventually(async () => {
-      const text = await (await fetch(metricsUrl)).text();
-      if (process.env.DEBUG_METRICS) console.log(text.split('\n').filter((l) => /shipyard|workflow_completed/.test(l)).join('\n'));
-      return text.includes('shipyard_rollbacks_total') ? text : undefined;
-    }, 30_000, 'release metrics');
+      last = await (await fetch(metricsUrl)).text();
+      return last.includes('shipyard_rollbacks_total') ? last : undefined;
+    }, 60_000, 'release metrics').catch((err) => {
+      throw new Error(`${err.message}; the endpoint had: ${last.split('\n').filter((l) => /^shipyard|^temporal_workflow/.test(l)).join(' | ') || 'no shipyard or workflow metrics'}`);
+    });
     const line = (name: string, labels: Record<string, string>) =>
       metrics.split('\n').find((l) => l.startsWith(name) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
     assert.match(line('shipyard_releases_total', { service, outcome: 'succeeded' }) ?? '', / 1$/);
