@@ -3,6 +3,7 @@
 // activity is cancelled, so a cancelled build leaves no compiler behind.
 import { spawn } from 'node:child_process';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 
 export interface RunOptions {
   cwd?: string;
@@ -106,10 +107,15 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       );
     }
     const cleanup = () => timers.forEach((t) => clearTimeout(t));
-    child.on('error', (err) => {
+    child.on('error', (err: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
       cleanup();
+      // A missing tool will still be missing on the next attempt: not retryable.
+      if (err.code === 'ENOENT') {
+        reject(ApplicationFailure.nonRetryable(`${cmd} is not installed on this worker (node scripts/tools.js ensure <tool>, or put it on PATH)`, 'ToolMissing'));
+        return;
+      }
       reject(new CommandError(`cannot run ${cmd}: ${err.message}`, { code: -1, stdout, stderr }));
     });
     child.on('close', (code) => {

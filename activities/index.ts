@@ -1,6 +1,5 @@
 // The activity sets each worker role registers. Adapters that do not exist yet are loud stubs.
 import type { DeployActivities, IntegrationActivities } from './types.js';
-import { notImplemented } from './not-implemented.js';
 
 export { createBuildActivities } from './build/index.js';
 import { createNotifier, notifySettingsFromEnv, type NotifySettings } from './notify/index.js';

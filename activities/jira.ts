@@ -11,7 +11,7 @@ import { SA } from '../workflows/search-attributes.js';
 import { checkout } from './build/source.js';
 import { gitFor } from './build/source.js';
 import type { BuildSettings } from './build/settings.js';
-import { retryAfterMs } from './notify/http.js';
+import { failForStatus } from './notify/http.js';
 import type { JiraInput } from './types.js';
 
 const ISSUE_KEY = /\b([A-Z][A-Z0-9_]{1,9}-\d{1,7})\b/g;
@@ -48,12 +48,7 @@ async function call(method: 'GET' | 'POST', url: string, auth: string, json?: un
   } catch (err) {
     throw ApplicationFailure.retryable(`jira ${method} ${new URL(url).pathname}: ${(err as Error).message}`, 'Unreachable');
   }
-  const what = `jira ${method} ${new URL(url).pathname}`;
-  if (res.statusCode === 429) {
-    throw ApplicationFailure.create({ type: 'RateLimited', message: `${what}: 429 ${apiMessage(res)}`, nonRetryable: false, nextRetryDelay: retryAfterMs(res.headers['retry-after']) });
-  }
-  if (res.statusCode >= 500) throw ApplicationFailure.retryable(`${what}: ${res.statusCode} ${apiMessage(res)}`, 'UpstreamError');
-  if (res.statusCode >= 400) throw ApplicationFailure.nonRetryable(`${what}: ${res.statusCode} ${apiMessage(res)}`, 'JiraRefused');
+  if (res.statusCode >= 400) failForStatus(`jira ${method} ${new URL(url).pathname}`, res, apiMessage(res), 'JiraRefused');
   return res.body ? JSON.parse(res.body) : {};
 }
 

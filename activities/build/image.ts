@@ -26,9 +26,6 @@ async function crane(tools: ImageTools, settings: BuildSettings, args: string[],
     const res = await runChecked(tools.crane, [...args, ...insecure], { heartbeatMs: 2000 });
     return res.stdout.trim();
   } catch (err) {
-    if (err instanceof CommandError && /ENOENT/.test(err.message)) {
-      throw ApplicationFailure.nonRetryable(`crane is not installed on this build worker (node scripts/tools.js ensure crane)`, 'ToolMissing');
-    }
     if (err instanceof CommandError && /UNAUTHORIZED|DENIED|401|403|MANIFEST_INVALID|NAME_INVALID|could not parse reference/i.test(err.message)) {
       throw ApplicationFailure.nonRetryable(`registry refused: ${err.message}`, 'RegistryRefused');
     }

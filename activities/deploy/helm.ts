@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { heartbeat } from '@temporalio/activity';
 import { parse } from 'yaml';
 import semver from 'semver';
-import { CommandError, run } from '../exec.js';
+import { run } from '../exec.js';
 import type { HelmInput, HelmRevision, HelmRollbackInput } from '../types.js';
 import { parseDuration } from '../../spec/duration.js';
 
@@ -29,14 +29,7 @@ function baseArgs(input: { helm: { namespace: string; kubeContext?: string } }):
 
 /** Runs helm; a failure becomes an ApplicationFailure that says what helm said, classified for retries. */
 async function helm(args: string[], what: string, timeoutMs?: number): Promise<string> {
-  let result;
-  try {
-    result = await run('helm', args, { heartbeatMs: 2000, timeoutMs });
-  } catch (err) {
-    if (err instanceof CommandError && err.cancelled) throw err;
-    if (/ENOENT/.test((err as Error).message)) throw ApplicationFailure.nonRetryable('helm is not installed on the deploy worker (node scripts/tools.js ensure helm)', 'ToolMissing');
-    throw err;
-  }
+  const result = await run('helm', args, { heartbeatMs: 2000, timeoutMs });
   if (result.code === 0) return result.stdout;
   throw classify(what, `${result.stderr}\n${result.stdout}`.trim());
 }

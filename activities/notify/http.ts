@@ -11,15 +11,17 @@ export function retryAfterMs(value: string | string[] | undefined): number | und
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-/** Throws the right ApplicationFailure for a non-2xx response. */
-export function failForStatus(what: string, res: Response<string>): never {
-  const body = String(res.body ?? '').slice(0, 300);
+/**
+ * Throws the right ApplicationFailure for a non-2xx response. `detail` is what the API said (its
+ * body by default); `refusedType` names the non-retryable 4xx failure.
+ */
+export function failForStatus(what: string, res: Response<string>, detail = String(res.body ?? '').slice(0, 300), refusedType = 'RequestRefused'): never {
   if (res.statusCode === 429) {
     const delay = retryAfterMs(res.headers['retry-after']);
-    throw ApplicationFailure.create({ type: 'RateLimited', message: `${what}: 429 ${body}`, nonRetryable: false, nextRetryDelay: delay });
+    throw ApplicationFailure.create({ type: 'RateLimited', message: `${what}: 429 ${detail}`, nonRetryable: false, nextRetryDelay: delay });
   }
-  if (res.statusCode >= 500) throw ApplicationFailure.retryable(`${what}: ${res.statusCode} ${body}`, 'UpstreamError');
-  throw ApplicationFailure.nonRetryable(`${what}: ${res.statusCode} ${body}`, 'RequestRefused');
+  if (res.statusCode >= 500) throw ApplicationFailure.retryable(`${what}: ${res.statusCode} ${detail}`, 'UpstreamError');
+  throw ApplicationFailure.nonRetryable(`${what}: ${res.statusCode} ${detail}`, refusedType);
 }
 
 export async function postJson(what: string, url: string, json: unknown, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Response<string>> {

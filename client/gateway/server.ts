@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ShipyardClient } from '../index.js';
 import { ShipyardUsageError } from '../errors.js';
-import { buttonValue, decidedText, parseButtonValue, parseCommand, type ChatDecision } from './chat.js';
+import { decidedText, parseButtonValue, parseCommand, type ChatDecision } from './chat.js';
 import type { LoadedGatewayConfig } from './config.js';
 import { normalizeGeneric, normalizeGithub, normalizeGitlab, type GitEvent, type Normalized, type Provider } from './events.js';
 import { GatewayMetrics } from './metrics.js';
@@ -378,4 +378,3 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
   return { app, metrics, guard };
 }
 
-export { buttonValue };
