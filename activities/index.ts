@@ -1,4 +1,5 @@
 // The activity sets each worker role registers. Adapters that do not exist yet are loud stubs.
+import { ApplicationFailure } from '@temporalio/common';
 import type { DeployActivities, IntegrationActivities } from './types.js';
 
 export { createBuildActivities } from './build/index.js';
@@ -19,6 +20,10 @@ export function createDeployActivities(build: BuildSettings = buildSettingsFromE
     helmCurrentRevision,
     helmDeploy,
     helmRollback,
+    // TEMPORARY until the helm promotion lands (same change set).
+    helmPromote: async () => {
+      throw ApplicationFailure.nonRetryable('helmPromote is not built yet', 'NotImplemented');
+    },
     gitopsUpdate: (input) => gitopsUpdate(input, git),
     gitopsRevert: (input) => gitopsRevert(input, git),
     checkHealth,

@@ -12,6 +12,13 @@ import type {
 /** Identifies the release and environment an activity acts for; used to build idempotency keys. */
 export interface ReleaseRef {
   releaseId: string;
+  /**
+   * This attempt of the release: the run ID its first run started with (kept across continue-as-new).
+   * `--retry-failed` reuses the release ID but is a new attempt; every effect (config commit trailers,
+   * notification keys, JIRA markers) is keyed on (releaseId, attempt), never on the release ID alone.
+   * Optional only so histories recorded before attempts existed still decode; new releases always set it.
+   */
+  attempt?: string;
   service: string;
   version: string;
   commit: string;
@@ -90,6 +97,8 @@ export interface BuildActivities {
   publishImage(input: PublishImageInput): Promise<ImageRef>;
   /** Copies by digest; copying what is already there is a no-op. The digest is verified. */
   promoteImage(input: PromoteImageInput): Promise<ImageRef>;
+  /** Read-only: the JIRA issue keys in the commits since the last successful release (heartbeats while it scans). */
+  scanJiraIssues(input: JiraScanInput): Promise<{ issues: string[] }>;
 }
 
 // ---- deploy (task queue shipyard-deploy) ----
@@ -110,11 +119,41 @@ export interface HelmRollbackInput extends ReleaseRef {
   helm: HelmDeploySpec;
   /** Revision to return to; null means the release did not exist before: uninstall it. */
   toRevision: number | null;
+  /**
+   * The workflow cancelled this release's own helm operation (abort while `helm --wait` ran): a
+   * pending-* revision left by it is nobody's, so roll back at once instead of waiting for it to end.
+   */
+  interrupted?: boolean;
+}
+
+/** Promotion through helm: upgrade `helm.release` reusing its values, with the image at `imageValues`. */
+export interface HelmPromoteInput extends ReleaseRef {
+  /** The promotion target (release, namespace, chart, timeout, kubeContext). */
+  helm: HelmDeploySpec;
+  imageValues: { repository: string; tag: string; digest?: string };
+  image: ImageRef;
+}
+
+/**
+ * What an undo did, read back from the world. `undone`: it changed the world back; `unchanged`: the
+ * world was already in that state; `skipped`: its target no longer exists (detail says which).
+ */
+export interface UndoResult {
+  result: 'undone' | 'unchanged' | 'skipped';
+  detail: string;
+  /** Traffic undos: the weights read back after the undo. */
+  weights?: RouteWeights;
 }
 
 export interface GitOpsInput extends ReleaseRef {
   gitops: GitOpsDeploySpec;
   image: ImageRef | null;
+  /**
+   * deploy (default): the environment's deploy commit; promote: the tag written to the stable values
+   * (gitops.valuesFile / imageTagPath are then the promotion's). Part of the trailer key, so the two
+   * commits of one release are told apart and each undo reverts its own.
+   */
+  purpose?: 'deploy' | 'promote';
 }
 
 export interface GitOpsCommit {
@@ -130,8 +169,16 @@ export interface HealthInput extends ReleaseRef {
   deployment: string;
   timeout: string;
   kubeContext?: string;
-  /** With Argo CD: wait for this Application to be Synced at `revision` and Healthy first. */
-  argocd?: { application: string; namespace: string; revision: string };
+  /**
+   * With Argo CD: wait for this Application to be Healthy and Synced at `revision` or at a later
+   * revision that contains it (`repo` is the config repository, for the ancestry check).
+   */
+  argocd?: { application: string; namespace: string; revision: string; repo?: string };
+  /**
+   * The release's image: health passes only when the Deployment's pod template runs it (a container
+   * whose image has this tag, or this digest when known) and those pods are ready. Null: no image.
+   */
+  image?: ImageRef | null;
 }
 
 export interface ProbeInput extends ReleaseRef {
@@ -204,11 +251,13 @@ export interface DeployActivities {
   /** helm upgrade --install --atomic; a repeat with the same chart and values makes no new revision. */
   helmDeploy(input: HelmInput): Promise<HelmRevision>;
   /** Check-then-act: does nothing when the target revision is already what is deployed. */
-  helmRollback(input: HelmRollbackInput): Promise<void>;
-  /** The commit carries a Shipyard-Release trailer; a repeat finds it and does not commit again. */
+  helmRollback(input: HelmRollbackInput): Promise<UndoResult | void>;
+  /** Promotion: `helm upgrade --reuse-values` with the image; the same image again makes no new revision. */
+  helmPromote(input: HelmPromoteInput): Promise<HelmRevision>;
+  /** The commit carries Shipyard-Release and Shipyard-Attempt trailers; a repeat of the attempt finds it and does not commit again. */
   gitopsUpdate(input: GitOpsInput): Promise<GitOpsCommit>;
-  /** Reverts the commit carrying this release's trailer, once; nothing to revert is a no-op. */
-  gitopsRevert(input: GitOpsInput): Promise<void>;
+  /** Reverts the commit carrying this attempt's trailers, once; nothing to revert is `unchanged`. */
+  gitopsRevert(input: GitOpsInput): Promise<UndoResult | void>;
   /** Read-only wait for the rollout to be ready. */
   checkHealth(input: HealthInput): Promise<HealthReport>;
   /** Read-only: the URL answers with the expected status. */
@@ -217,8 +266,8 @@ export interface DeployActivities {
   getTrafficWeights(input: TrafficInput): Promise<RouteWeights>;
   /** Setting the weights that are already applied is a no-op. */
   setTrafficWeight(input: SetWeightInput): Promise<RouteWeights>;
-  /** Sets exactly the recorded weights (compensation). */
-  restoreTraffic(input: RestoreTrafficInput): Promise<RouteWeights>;
+  /** Sets exactly the recorded weights (compensation); the result carries the weights read back. */
+  restoreTraffic(input: RestoreTrafficInput): Promise<UndoResult | RouteWeights>;
   /** Stable takes the new version, canary weight 0. Repeatable. */
   promoteCanary(input: PromoteInput): Promise<void>;
   /** Sets the canary's replicas; the same count again is a no-op. Returns the previous count. */
@@ -226,9 +275,13 @@ export interface DeployActivities {
   /** Read-only: container images of a Deployment. */
   readImages(input: WorkloadInput): Promise<Record<string, string>>;
   /** Sets container images back (compensation of a promotion); equal images are a no-op. */
-  restoreImages(input: ImagesInput): Promise<void>;
+  restoreImages(input: ImagesInput): Promise<UndoResult | void>;
+  /** Compensation: sets the canary's replicas back; a missing Deployment is `skipped`. */
+  restoreReplicas(input: ScaleInput): Promise<UndoResult>;
   /** Applies a fault on the route, or removes it (null); repeatable. */
   setFault(input: FaultInput): Promise<void>;
+  /** Compensation: removes the fault; a missing route is `skipped`. */
+  clearFault(input: TrafficInput): Promise<UndoResult>;
   /** Read-only. */
   measureMetric(input: MeasureInput): Promise<Measurement>;
 }
@@ -246,6 +299,14 @@ export interface NotifyInput extends ReleaseRef {
 export interface JiraInput extends ReleaseRef {
   jira: JiraSpec;
   outcome: string;
+  /** Source repository, to read the release's commit messages. */
+  repo: string;
+  /** The issue keys (scanned on the build worker by scanJiraIssues); absent in histories recorded before. */
+  issues?: string[];
+}
+
+export interface JiraScanInput extends ReleaseRef {
+  jira: JiraSpec;
   /** Source repository, to read the release's commit messages. */
   repo: string;
 }

@@ -201,8 +201,38 @@ export type CanaryStep =
       };
     };
 
+/**
+ * Promotion through the deployer that deployed, so its history and the live state agree: helm
+ * upgrades the stable release with the new image (a recorded revision), GitOps commits the tag to
+ * the stable values. Without it, promotion copies the canary's images onto the stable Deployment.
+ */
+const PromoteSchema = z
+  .strictObject({
+    helm: z
+      .strictObject({
+        release: z.string().min(1).optional().describe("The stable helm release; defaults to the deploy's release"),
+        chart: z.string().min(1).optional().describe("Its chart; defaults to the deploy's chart"),
+        imageValues: z
+          .strictObject({ repository: z.string().min(1), tag: z.string().min(1), digest: z.string().min(1).optional() })
+          .describe('Where the stable image goes in the values (dotted paths), e.g. stable.image.tag'),
+      })
+      .optional(),
+    gitops: z
+      .strictObject({
+        valuesFile: z.string().min(1).optional().describe("Values file of the stable workload; defaults to the deploy's"),
+        imageTagPath: z.string().min(1).describe('Dotted path of the stable image tag, e.g. stable.image.tag'),
+      })
+      .optional(),
+  })
+  .describe('Promote with the deployer: helm upgrades the stable release, GitOps commits the stable tag');
+
 const CanarySchema = z.strictObject({
   router: RouterSchema,
+  promote: PromoteSchema.optional(),
+  scaleDownAfterPromotion: z
+    .boolean()
+    .default(false)
+    .describe('After promotion scale the canary Deployment to 0 (default: back to its replicas before the canary)'),
   steps: z.array(StepSchema).min(1),
   metrics: z.array(MetricSchema).default([]),
   workloads: z
@@ -232,6 +262,12 @@ const HealthChecksSchema = z.strictObject({
 
 const EnvironmentSchema = z.strictObject({
   name: dnsLabel,
+  concurrency: z
+    .enum(['queue', 'supersede', 'reject'])
+    .default('queue')
+    .describe(
+      'A second release of this service to this environment: queue waits its turn (FIFO); supersede cancels and compensates an older one that has not deployed yet or waits at an approval; reject fails the newcomer with EnvironmentBusy',
+    ),
   checks: HealthChecksSchema.optional().describe('Run after the rollout is ready; a failing check fails the deploy (and rolls back)'),
   kubeContext: z.string().optional().describe('kubeconfig context of this environment (health checks, traffic)'),
   image: z

@@ -435,7 +435,7 @@ export class Release {
       const undo = before.revision === null ? `helm uninstall ${helm.release}` : `helm rollback ${helm.release} ${before.revision}`;
       // Pushed before the upgrade: a helm killed half-way is undone too. The rollback checks before acting.
       this.saga.push(`${undo} (namespace ${helm.namespace})`, env.name, () =>
-        this.acts.compensate(helm.timeout).helmRollback({ ...ref, helm, toRevision: before.revision }),
+        this.acts.compensate(helm.timeout).helmRollback({ ...ref, helm, toRevision: before.revision }).then(() => undefined),
       );
       const after = await this.acts.mutate(helm.timeout).helmDeploy(input);
       this.status.deployments.push({
@@ -449,7 +449,7 @@ export class Release {
       const gitops = env.deploy.gitops!;
       const input = { ...ref, gitops, image };
       this.saga.push(`git revert of this release's commit on ${gitops.repo} ${gitops.branch}`, env.name, () =>
-        this.acts.compensate().gitopsRevert(input),
+        this.acts.compensate().gitopsRevert(input).then(() => undefined),
       );
       const result = await this.acts.mutate(gitops.timeout).gitopsUpdate(input);
       this.status.deployments.push({ environment: env.name, kind: 'gitops', detail: { ...result }, promoted: false });
@@ -489,7 +489,7 @@ export class Release {
         // The stable Deployment is about to take the canary's images: remember its own first.
         const images = await this.acts.read.readImages({ ...traffic, deployment: workloads.stable });
         this.saga.push(`restore ${workloads.stable} images`, env.name, () =>
-          this.acts.compensate(env.health.timeout).restoreImages({ ...traffic, deployment: workloads.stable, images, timeout: env.health.timeout }),
+          this.acts.compensate(env.health.timeout).restoreImages({ ...traffic, deployment: workloads.stable, images, timeout: env.health.timeout }).then(() => undefined),
         );
       }
       await this.acts.mutate(env.health.timeout).promoteCanary({ ...traffic, workloads, timeout: env.health.timeout });

@@ -11,7 +11,7 @@ function routerFor(input: TrafficInput): TrafficRouter {
   throw ApplicationFailure.nonRetryable('no traffic router configured (canary.router.istio)', 'InvalidSpec');
 }
 
-type TrafficActivities = Pick<DeployActivities, 'getTrafficWeights' | 'setTrafficWeight' | 'restoreTraffic' | 'promoteCanary' | 'scaleCanary' | 'readImages' | 'restoreImages' | 'setFault'>;
+type TrafficActivities = Pick<DeployActivities, 'getTrafficWeights' | 'setTrafficWeight' | 'restoreTraffic' | 'promoteCanary' | 'scaleCanary' | 'readImages' | 'restoreImages' | 'setFault' | 'restoreReplicas' | 'clearFault'>;
 
 export function createTrafficActivities(): TrafficActivities {
   return {
@@ -29,5 +29,11 @@ export function createTrafficActivities(): TrafficActivities {
     readImages: (i) => imagesOf(i.namespace, i.deployment, i.kubeContext),
     restoreImages: (i) => setImages(i.namespace, i.deployment, i.images, parseDuration(i.timeout), i.kubeContext),
     setFault: (i) => routerFor(i).setFault(i, i.fault),
+    // TEMPORARY (replaced in this change set by the traffic helper): undo results read back.
+    restoreReplicas: async (i) => ({ result: 'undone', detail: `scaled ${i.deployment} from ${await scaleDeployment(i.namespace, i.deployment, i.replicas, i.kubeContext)}` }),
+    clearFault: async (i) => {
+      await routerFor(i).setFault(i, null);
+      return { result: 'undone', detail: 'fault removed' };
+    },
   };
 }

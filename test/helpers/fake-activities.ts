@@ -97,6 +97,10 @@ export class FakeWorld {
         await this.enter('promoteImage', i.environment);
         return { ...i.image, repository: i.repository };
       },
+      scanJiraIssues: async (i) => {
+        await this.enter('scanJiraIssues', undefined);
+        return { issues: ['SHIP-1'] };
+      },
     };
   }
 
@@ -117,8 +121,17 @@ export class FakeWorld {
       helmRollback: async (i) => {
         await this.enter('helmRollback', i.environment, i.toRevision);
         const key = `${i.helm.namespace}/${i.helm.release}`;
+        if (!this.helm.has(key)) return { result: 'skipped' as const, detail: `helm release ${key} not found` };
         if (i.toRevision === null) this.helm.delete(key);
         else this.helm.set(key, (this.helm.get(key) ?? 0) + 1);
+        return { result: 'undone' as const, detail: i.toRevision === null ? `uninstalled ${key}` : `rolled ${key} back to ${i.toRevision}` };
+      },
+      helmPromote: async (i) => {
+        await this.enter('helmPromote', i.environment, i.helm.release);
+        const key = `${i.helm.namespace}/${i.helm.release}`;
+        const revision = (this.helm.get(key) ?? 0) + 1;
+        this.helm.set(key, revision);
+        return { release: i.helm.release, namespace: i.helm.namespace, revision };
       },
       gitopsUpdate: async (i) => {
         await this.enter('gitopsUpdate', i.environment);
@@ -126,7 +139,8 @@ export class FakeWorld {
         return { repo: i.gitops.repo, branch: i.gitops.branch, commit: `c0ffee${this.configCommits}`.padEnd(40, '0'), previousTag: 'old' };
       },
       gitopsRevert: async (i) => {
-        await this.enter('gitopsRevert', i.environment);
+        await this.enter('gitopsRevert', i.environment, i.purpose ?? 'deploy');
+        return { result: 'undone' as const, detail: `reverted the ${i.purpose ?? 'deploy'} commit` };
       },
       checkHealth: async (i) => {
         await this.enter('checkHealth', i.environment);
@@ -149,7 +163,7 @@ export class FakeWorld {
       restoreTraffic: async (i) => {
         await this.enter('restoreTraffic', i.environment, i.weights);
         this.traffic.set(vsKey(i), i.weights);
-        return i.weights;
+        return { result: 'undone' as const, detail: `traffic ${i.weights.stable}/${i.weights.canary}`, weights: i.weights };
       },
       promoteCanary: async (i) => {
         await this.enter('promoteCanary', i.environment);
@@ -167,9 +181,19 @@ export class FakeWorld {
       },
       restoreImages: async (i) => {
         await this.enter('restoreImages', i.environment, i.images);
+        return { result: 'undone' as const, detail: `images of ${i.deployment} restored` };
+      },
+      restoreReplicas: async (i) => {
+        await this.enter('restoreReplicas', i.environment, i.replicas);
+        this.replicas.set(i.deployment, i.replicas);
+        return { result: 'undone' as const, detail: `${i.deployment} at ${i.replicas} replicas` };
       },
       setFault: async (i) => {
         await this.enter('setFault', i.environment, i.fault);
+      },
+      clearFault: async (i) => {
+        await this.enter('clearFault', i.environment);
+        return { result: 'undone' as const, detail: 'fault removed' };
       },
       measureMetric: async (i) => {
         await this.enter('measureMetric', i.environment, i.metric.name);
