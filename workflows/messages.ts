@@ -1,6 +1,6 @@
 // The release workflow's public messages. The client, CLI and gateway import these definitions.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AbortRequest, ApprovalReply, ApprovalRequest, FreezeRequest, PauseRequest, ReleaseStatus } from './types.js';
+import type { AbortRequest, ApprovalReply, ApprovalRequest, FreezeRequest, LeaseState, PauseRequest, ReleaseStatus } from './types.js';
 
 /** Approve the pending gate. The validator refuses unknown approvers, four-eyes violations and repeats. */
 export const approveUpdate = defineUpdate<ApprovalReply, [ApprovalRequest]>('approve');
@@ -23,6 +23,14 @@ export const unfreezeSignal = defineSignal<[FreezeRequest]>('unfreeze');
  */
 export function freezeWorkflowId(orchestratorQueue?: string): string {
   return !orchestratorQueue || orchestratorQueue === TASK_QUEUES.orchestrator ? 'shipyard/freeze' : `shipyard/freeze/${orchestratorQueue}`;
+}
+
+/** The lease of one (service, environment): which release holds it and which wait, in order. */
+export const leaseStateQuery = defineQuery<LeaseState>('leaseState');
+
+/** One lease workflow per (service, environment[, cluster]); releases of any line share it. */
+export function leaseWorkflowId(service: string, environment: string, cluster?: string): string {
+  return `shipyard/lease/${service}/${environment}${cluster ? `/${cluster}` : ''}`;
 }
 
 export const TASK_QUEUES = {

@@ -142,6 +142,31 @@ export interface CompensationRecord {
   error?: string;
 }
 
+/** A release holding or waiting for an environment's lease. */
+export interface LeaseEntry {
+  releaseId: string;
+  runId: string;
+  /** When it asked (waiting) or was granted (holder). */
+  since: string;
+  concurrency: 'queue' | 'supersede' | 'reject';
+}
+
+/** The lease of one (service, environment): the holder and the queue in grant order. */
+export interface LeaseState {
+  key: string;
+  holder: LeaseEntry | null;
+  queue: LeaseEntry[];
+}
+
+/** One change of the canary's traffic, as read back from the router. */
+export interface CanaryChange {
+  at: string;
+  environment: string;
+  step: number;
+  weight: number;
+  description: string;
+}
+
 export interface CanaryState {
   environment: string;
   /** Index of the current step (0-based) and how many there are. */
@@ -186,6 +211,12 @@ export interface ReleaseStatus {
   paused: (PauseRequest & { at: string }) | null;
   policy: { waitingUntil?: string; reason?: string; frozen?: FreezeState } | null;
   canary: CanaryState | null;
+  /** Every traffic change read back from the router, oldest first (bounded). Absent in old histories. */
+  canaryHistory?: CanaryChange[];
+  /** This attempt (ReleaseRef.attempt). Absent in old histories. */
+  attempt?: string;
+  /** Leases this release holds or waits for, by environment (queued: waiting its turn). Absent in old histories. */
+  leases?: Record<string, { key: string; state: 'waiting' | 'held' | 'released'; since: string }>;
   stages: StageRecord[];
   approvals: { pending: PendingApproval | null; decisions: ApprovalDecision[] };
   metrics: MetricMeasurement[];
