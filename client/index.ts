@@ -27,6 +27,7 @@ import {
   TASK_QUEUES,
 } from '../workflows/messages.js';
 import { SA } from '../workflows/search-attributes.js';
+import { freezeBookQuery } from '../workflows/freeze.js';
 import type {
   ApprovalReply,
   ApprovalRequest,
@@ -77,6 +78,8 @@ export interface ReleaseSummary {
   canaryWeight?: number;
   outcome?: string;
   trigger?: string;
+  /** Started by code that subscribes to the freeze workflow (memo). */
+  subscribed?: boolean;
   startTime: string;
   closeTime?: string;
   url: string;
@@ -150,9 +153,7 @@ export class ShipyardClient {
     const queues = { ...this.taskQueues, ...opts.taskQueues };
     const version = opts.version ?? opts.commit.slice(0, 12);
     if (!KEYWORD.test(version)) throw new ShipyardUsageError(`version '${version}' has characters a tag cannot hold`);
-    const frozen = await this.lineFreeze();
     const input: ReleaseInput = {
-      frozen: frozen ?? undefined,
       spec: opts.spec,
       commit: opts.commit,
       version,
@@ -180,7 +181,7 @@ export class ShipyardClient {
           { key: SA.trigger, value: opts.trigger.kind },
           { key: SA.canaryWeight, value: 0 },
         ]),
-        memo: { environments, triggeredBy: opts.trigger.by, ref: opts.trigger.ref ?? null },
+        memo: { environments, triggeredBy: opts.trigger.by, ref: opts.trigger.ref ?? null, subscribed: true },
       });
       return { releaseId: id, runId: handle.firstExecutionRunId, started: true, url: this.url(id) };
     } catch (err) {
@@ -335,53 +336,56 @@ export class ShipyardClient {
   }
 
   /**
-   * Stops the line: new releases start frozen and every running one (of `service`, or all) holds
-   * before its next deploy step. Returns the release IDs it signalled.
+   * Stops the line (or one service): the freeze workflow records it and pushes it to every running
+   * release it applies to; each holds before its next deploy step. Returns once the freeze workflow
+   * has it (read back by query), so a release started afterwards is held too. Releases started by
+   * older workers do not subscribe: they are signalled directly. Returns the release IDs signalled so.
    */
   async freeze(by: string, reason?: string, service?: string): Promise<string[]> {
     this.freezeCache = undefined;
-    if (!service) await this.client.workflow.signalWithStart('freezeWorkflow', {
+    await this.client.workflow.signalWithStart('freezeWorkflow', {
       workflowId: freezeWorkflowId(this.taskQueues.orchestrator),
       taskQueue: this.taskQueues.orchestrator ?? TASK_QUEUES.orchestrator,
       args: [null],
       signal: freezeSignal,
-      signalArgs: [{ by, reason }],
+      signalArgs: [{ by, reason, service }],
     });
-    if (!service) await this.untilLine((f) => f?.by === by && f?.reason === reason);
-    return this.signalRunning(service, (h) => h.signal(freezeSignal, { by, reason }));
+    await this.untilBook((b) => (service ? b.services[service]?.by === by : b.line?.by === by && b.line?.reason === reason));
+    return this.signalLegacy(service, (h) => h.signal(freezeSignal, { by, reason }));
   }
 
-  /** Waits (up to 10 s) until the freeze workflow has recorded the change, so the next start sees it. */
-  private async untilLine(done: (f: FreezeState | null) => boolean): Promise<void> {
+  /** Waits (up to 10 s) until the freeze workflow has recorded the change (a query: strongly consistent). */
+  private async untilBook(done: (b: { line: FreezeState | null; services: Record<string, FreezeState> }) => boolean): Promise<void> {
     const deadline = Date.now() + 10_000;
+    const handle = this.client.workflow.getHandle(freezeWorkflowId(this.taskQueues.orchestrator));
     while (Date.now() < deadline) {
-      const state = await this.readLineFreeze();
-      if (done(state)) {
-        this.freezeCache = { at: Date.now(), state };
+      const book = await handle.query(freezeBookQuery);
+      if (done(book)) {
+        this.freezeCache = { at: Date.now(), state: book.line };
         return;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+    throw new Error('the freeze workflow did not record the change within 10 s (is an orchestrator worker running?)');
   }
 
   async unfreeze(by: string, service?: string): Promise<string[]> {
     this.freezeCache = undefined;
-    if (!service) {
-      try {
-        await this.client.workflow.getHandle(freezeWorkflowId(this.taskQueues.orchestrator)).signal(unfreezeSignal, { by });
-        await this.untilLine((f) => f === null);
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
+    try {
+      await this.client.workflow.getHandle(freezeWorkflowId(this.taskQueues.orchestrator)).signal(unfreezeSignal, { by, service });
+      await this.untilBook((b) => (service ? !b.services[service] : b.line === null));
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
-    return this.signalRunning(service, (h) => h.signal(unfreezeSignal, { by }));
+    return this.signalLegacy(service, (h) => h.signal(unfreezeSignal, { by }));
   }
 
-  private async signalRunning(service: string | undefined, send: (h: WorkflowHandle) => Promise<void>): Promise<string[]> {
-    // The line is the orchestrator task queue: a freeze stops the releases of this line only.
+  /** Running releases started before freeze subscriptions existed (no attempt in their memo). */
+  private async signalLegacy(service: string | undefined, send: (h: WorkflowHandle) => Promise<void>): Promise<string[]> {
     const running = await this.list({ service, running: true, taskQueue: this.taskQueues.orchestrator ?? TASK_QUEUES.orchestrator, limit: 1000 });
-    await Promise.all(running.map((r) => send(this.handle(r.releaseId)).catch(() => undefined)));
-    return running.map((r) => r.releaseId);
+    const legacy = running.filter((r) => !r.subscribed);
+    await Promise.all(legacy.map((r) => send(this.handle(r.releaseId)).catch(() => undefined)));
+    return legacy.map((r) => r.releaseId);
   }
 
   /** Releases from visibility, filtered on Shipyard's search attributes; newest first. */
@@ -414,6 +418,7 @@ export class ShipyardClient {
         canaryWeight: sa.get(SA.canaryWeight),
         outcome: sa.get(SA.outcome),
         trigger: sa.get(SA.trigger),
+        subscribed: Boolean((w.memo as { subscribed?: boolean } | undefined)?.subscribed),
         startTime: w.startTime.toISOString(),
         closeTime: w.closeTime?.toISOString(),
         url: this.url(w.workflowId),

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { taskQueueOverrides, temporalSettings, type TemporalSettings } from '../config/temporal.js';
 import { createBuildActivities, createDeployActivities, createIntegrationActivities } from '../activities/index.js';
+import { createCoordinationActivities } from '../activities/coordination.js';
 import { TASK_QUEUES } from '../workflows/messages.js';
 import { workflowSource } from './bundle.js';
 import { installRuntime, runtimeSettingsFromEnv } from './runtime.js';
@@ -38,7 +39,9 @@ export async function createWorker(role: Role, setup: WorkerSetup): Promise<Work
     taskQueue: setup.taskQueues?.[role] ?? TASK_QUEUES[role],
     ...(setup.identity ? { identity: `${setup.identity}/${role}` } : {}),
   };
-  if (role === 'orchestrator') return Worker.create({ ...base, ...workflowSource() });
+  // The orchestrator also runs the coordination activities (signal-with-start of lease and freeze
+  // workflows): they need only Temporal, so releases never wait on a deploy worker for them.
+  if (role === 'orchestrator') return Worker.create({ ...base, ...workflowSource(), activities: createCoordinationActivities() });
   if (role === 'build') {
     return Worker.create({
       ...base,

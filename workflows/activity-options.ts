@@ -1,13 +1,37 @@
-// Activity proxies with their timeouts and retry policies, one place for all of them.
+// Activity proxies with their timeouts and retry policies: every budget is computed here.
 // Retries are Temporal's: activities throw non-retryable ApplicationFailures for what retrying cannot fix.
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+//
+// Budgets: an activity's start-to-close is what its work can take (settle + operation + margin);
+// its heartbeat timeout is what tells a dead worker from a slow one. Activities heartbeat every 2 s
+// (the workers flush heartbeats every 2 s), so HEARTBEAT_TIMEOUT of 15 s lets a new worker take a
+// stage over within ~20 s of the old one dying, whatever the operation's own timeout.
+import { proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { BuildActivities, DeployActivities, IntegrationActivities } from '../activities/types.js';
+import type { CoordinationActivities } from '../activities/coordination-types.js';
 import { parseDuration } from '../spec/duration.js';
 import { TASK_QUEUES } from './messages.js';
 
 export interface ActivityQueues {
   build: string;
   deploy: string;
+}
+
+export const HEARTBEAT_TIMEOUT = '15s';
+const MARGIN_MS = 60_000;
+/** helm waits up to this for an operation left pending by someone else before deciding (activities/deploy/helm.ts). */
+const HELM_SETTLE_EXTRA_MS = 30_000;
+
+/**
+ * The one place activity budgets are computed (milliseconds).
+ *  - helm: settle (wait for a pending operation: timeout + 30 s) + the operation (timeout) + margin
+ *  - change: the operation (a rollout wait of `timeout`) + margin; 10 minutes when it has none
+ *  - health: the wait (`timeout`) + margin
+ */
+export function activityBudget(kind: 'helm' | 'change' | 'health', timeout?: string): number {
+  const op = timeout ? parseDuration(timeout) : 0;
+  if (kind === 'helm') return op + HELM_SETTLE_EXTRA_MS + op + MARGIN_MS;
+  if (kind === 'health') return op + MARGIN_MS;
+  return timeout ? op + MARGIN_MS : 10 * 60_000;
 }
 
 export type ActivityProxies = ReturnType<typeof createActivityProxies>;
@@ -21,9 +45,13 @@ export function createActivityProxies(queues: Partial<ActivityQueues> = {}) {
     read: readProxy(deployQueue),
     measure: measureProxy(deployQueue),
     integration: integrationProxy(deployQueue),
-    mutate: (timeout?: string) => mutateProxy(deployQueue, timeout),
+    mutate: (timeout?: string) => changeProxy(deployQueue, activityBudget('change', timeout), 5, true),
+    /** helm operations (deploy, promote, and the revision read, which settles first). */
+    helm: (timeout: string) => changeProxy(deployQueue, activityBudget('helm', timeout), 5, true),
     health: (timeout: string) => healthProxy(deployQueue, timeout),
-    compensate: (timeout?: string) => compensateProxy(deployQueue, timeout),
+    compensate: (timeout?: string, budget: 'helm' | 'change' = 'change') => changeProxy(deployQueue, activityBudget(budget, timeout), 10, false),
+    /** Leases and freeze subscriptions: Temporal calls on the orchestrator's own task queue. */
+    coordination: coordinationProxy(),
   };
 }
 
@@ -33,43 +61,37 @@ type Queue = { taskQueue: string };
 const buildProxy = (taskQueue: string) => proxyActivities<BuildActivities>({
   taskQueue,
   startToCloseTimeout: '45m',
-  heartbeatTimeout: '1m',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3 },
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3 },
 });
 
-/** Reads: cheap, safe to retry. */
+/** Reads: quick, safe to retry; a worker lost mid-read is noticed after 15 s. */
 const readProxy = (deployQueue: Queue) => proxyActivities<DeployActivities>({
   ...deployQueue,
-  startToCloseTimeout: '2m',
+  startToCloseTimeout: '15s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
 
-/** Changes to a cluster or config repo, bounded by the step's own timeout plus a margin. */
-function changeProxy(deployQueue: Queue, timeout: string | undefined, maximumAttempts: number, extra: Partial<ActivityOptions> = {}): DeployActivities {
-  const budget = timeout ? parseDuration(timeout) + 2 * 60_000 : 10 * 60_000;
+/**
+ * Changes to a cluster or config repo. `waitCancel`: a cancelled release waits for the activity to
+ * stop (it heartbeats and kills helm) before compensating, so an undo never races the change it undoes.
+ */
+function changeProxy(deployQueue: Queue, budgetMs: number, maximumAttempts: number, waitCancel: boolean): DeployActivities {
   return proxyActivities<DeployActivities>({
     ...deployQueue,
-    startToCloseTimeout: budget,
-    heartbeatTimeout: '30s',
+    startToCloseTimeout: budgetMs,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts },
-    ...extra,
+    ...(waitCancel ? { cancellationType: 'WAIT_CANCELLATION_COMPLETED' as ActivityOptions['cancellationType'] } : {}),
   });
-}
-
-/**
- * A change. A cancelled release waits for the activity to stop (it heartbeats and kills helm)
- * before compensating, so an undo never races the change it undoes.
- */
-function mutateProxy(deployQueue: Queue, timeout?: string): DeployActivities {
-  return changeProxy(deployQueue, timeout, 5, { cancellationType: 'WAIT_CANCELLATION_COMPLETED' as ActivityOptions['cancellationType'] });
 }
 
 /** Health waits are bounded by the spec's timeout. */
 function healthProxy(deployQueue: Queue, timeout: string): DeployActivities {
   return proxyActivities<DeployActivities>({
     ...deployQueue,
-    startToCloseTimeout: parseDuration(timeout) + 60_000,
-    heartbeatTimeout: '30s',
+    startToCloseTimeout: activityBudget('health', timeout),
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
     retry: { initialInterval: '2s', maximumAttempts: 3 },
   });
 }
@@ -82,16 +104,18 @@ const measureProxy = (deployQueue: Queue) => proxyActivities<DeployActivities>({
   retry: { initialInterval: '1s', maximumAttempts: 2 },
 });
 
-/** Undo steps: retried harder, they are the last line before a half-rolled-back release. */
-function compensateProxy(deployQueue: Queue, timeout?: string): DeployActivities {
-  return changeProxy(deployQueue, timeout, 10);
-}
-
 /** Notifications and JIRA: their own small budget; a failure is recorded, never fails the release. */
 const integrationProxy = (deployQueue: Queue) => proxyActivities<IntegrationActivities>({
   ...deployQueue,
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 4 },
+});
+
+/** Signal-with-start calls to the lease and freeze workflows: retried until Temporal takes them. */
+const coordinationProxy = () => proxyActivities<CoordinationActivities>({
+  taskQueue: workflowInfo().taskQueue,
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
 });
 
 /** How long a finished release waits for its last notifications before completing. */

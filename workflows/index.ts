@@ -1,3 +1,5 @@
 // Entry point the worker bundles: every workflow type Shipyard registers.
-export { releaseWorkflow } from './release.js';
+export { releaseWorkflow } from './release/index.js';
 export { freezeWorkflow } from './freeze.js';
+export { leaseWorkflow } from './lease.js';
+export { analysisWorkflow } from './analysis-child.js';

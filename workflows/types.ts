@@ -45,6 +45,10 @@ export interface ReleaseInput {
   buildOnly?: boolean;
   /** Activity task queues, when this release's work goes to other worker pools than the defaults. */
   taskQueues?: { build?: string; deploy?: string };
+  /** How often a lease pings its holder (a terminated holder is noticed within this); default 30s. */
+  leaseCheckInterval?: string;
+  /** Background analyses report to the release after this many measurements (default 50). */
+  analysisReportEvery?: number;
 }
 
 export interface StageRecord {
@@ -108,6 +112,10 @@ export interface PauseRequest {
 export interface FreezeRequest {
   by: string;
   reason?: string;
+  /** Only this service (freeze workflow); the whole line when unset. */
+  service?: string;
+  /** Set by the freeze workflow on what it pushes to releases: a release ignores an older push. */
+  seq?: number;
 }
 
 export interface FreezeState extends FreezeRequest {
@@ -132,14 +140,35 @@ export interface AnalysisRecord {
   metrics: string[];
   phase: 'running' | 'successful' | 'failed' | 'cancelled';
   message?: string;
+  /** Background analyses run as a child workflow (continuing as new); its ID, rounds and runs. */
+  workflowId?: string;
+  rounds?: number;
+  runs?: number;
 }
 
 export interface CompensationRecord {
   id: number;
   description: string;
   environment?: string;
-  status: 'pending' | 'running' | 'done' | 'failed' | 'committed';
+  /**
+   * done: the undo changed the world back; unchanged: it was already so; skipped: the target no
+   * longer exists (nothing was undone; `detail` names it); committed: not needed (promoted).
+   */
+  status: 'pending' | 'running' | 'done' | 'unchanged' | 'skipped' | 'failed' | 'committed';
+  /** What the undo read back (UndoResult.detail). */
+  detail?: string;
   error?: string;
+}
+
+/** Background analysis child -> release: the measurements since its last report. */
+export interface AnalysisReport {
+  environment: string;
+  analysis: string;
+  measurements: MetricMeasurement[];
+  /** Rounds measured so far (all metrics), across continue-as-new. */
+  rounds: number;
+  /** Runs of the analysis workflow so far (1 + continue-as-new count). */
+  runs: number;
 }
 
 /** A release holding or waiting for an environment's lease. */

@@ -1,3 +1,6 @@
+// FROZEN: the release workflow as it ran before release-v2 (see ../release/index.ts). Releases whose
+// history has no `release-v2` marker (started by older workers, and the committed replay histories)
+// run and replay on this code. Do not change it; delete it once no such release is open.
 // releaseWorkflow: one release, start to finish.
 //   policy gate -> build matrix -> images -> per environment:
 //     approval -> policy gate -> deploy -> health -> canary steps -> promote
@@ -16,12 +19,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { EnvironmentSpec, ReleaseSpec } from '../spec/schema.js';
-import { formatDuration, parseDuration } from '../spec/duration.js';
-import type { ImageRef, ReleaseRef } from '../activities/types.js';
-import { createActivityProxies, NOTIFICATION_DRAIN_BUDGET, NOTIFICATION_GRACE, type ActivityProxies } from './activity-options.js';
-import { validateDecision } from './approval.js';
-import { runAnalysis, runCanary } from './canary.js';
+import type { EnvironmentSpec, ReleaseSpec } from '../../spec/schema.js';
+import { formatDuration, parseDuration } from '../../spec/duration.js';
+import type { ImageRef, ReleaseRef } from '../../activities/types.js';
+import { createActivityProxies, NOTIFICATION_DRAIN_BUDGET, NOTIFICATION_GRACE, type ActivityProxies } from '../activity-options.js';
+import { validateDecision } from '../approval.js';
+import { runAnalysis, runCanary } from './canary-v1.js';
 import {
   abortSignal,
   approveUpdate,
@@ -32,11 +35,11 @@ import {
   RELEASE_FAILURE_TYPES,
   resumeSignal,
   statusQuery,
-} from './messages.js';
-import { activeDenyWindow, environmentPolicyViolation } from './policy.js';
-import { releaseMetrics } from './metrics.js';
-import { errorMessage, Saga } from './saga.js';
-import { SA } from './search-attributes.js';
+} from '../messages.js';
+import { activeDenyWindow, environmentPolicyViolation } from '../policy.js';
+import { releaseMetrics } from '../metrics.js';
+import { errorMessage, Saga } from './saga-v1.js';
+import { SA } from '../search-attributes.js';
 import type {
   AbortRequest,
   ApprovalReply,
@@ -49,7 +52,7 @@ import type {
   FreezeState,
   Stage,
   StageRecord,
-} from './types.js';
+} from '../types.js';
 
 /** patched() IDs: each guards a change that older histories must replay without. */
 const PATCH_NOTIFICATION_GRACE = 'notification-grace-v1';
@@ -59,7 +62,7 @@ const LEGACY_DRAIN_BUDGET = '2m';
 const REJECTED = 'ApprovalRejected';
 const MAX_RECORDS = 200;
 
-export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResult> {
+export async function releaseWorkflowV1(input: ReleaseInput): Promise<ReleaseResult> {
   return new Release(input).run();
 }
 

@@ -1,12 +1,13 @@
+// FROZEN: the canary engine of release-v1 (see release-v1.ts). Do not change it.
 // The canary step engine: setWeight, pause, analysis (inline or background) and approval steps.
 // A background analysis that fails cancels the steps at once, not at the next step boundary.
 import { ApplicationFailure, CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
-import type { CanaryStep, EnvironmentSpec, MetricSpec } from '../spec/schema.js';
-import { parseDuration } from '../spec/duration.js';
-import { judge, MetricTally } from './analysis.js';
-import type { Release } from './release.js';
-import { errorMessage } from './saga.js';
-import type { AnalysisRecord } from './types.js';
+import type { CanaryStep, EnvironmentSpec, MetricSpec } from '../../spec/schema.js';
+import { parseDuration } from '../../spec/duration.js';
+import { judge, MetricTally } from '../analysis.js';
+import type { Release } from './release-v1.js';
+import { errorMessage } from './saga-v1.js';
+import type { AnalysisRecord } from '../types.js';
 
 const ANALYSIS_FAILED = 'AnalysisFailed';
 

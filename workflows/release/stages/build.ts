@@ -1,0 +1,45 @@
+// The build matrix (test gate, one activity per target) and the image publish.
+import type { ImageRef } from '../../../activities/types.js';
+import type { EnvironmentSpec } from '../../../spec/schema.js';
+import { checkpoint } from '../gates.js';
+import type { ReleaseState } from '../state.js';
+
+export async function buildStage(r: ReleaseState): Promise<void> {
+  const build = r.spec.build!;
+  const src = { ...r.ref(), repo: r.spec.source.repo, dir: r.spec.source.dir, goPackage: r.spec.source.goPackage };
+  await checkpoint(r);
+  r.setStage('build');
+  if (build.test) await r.acts.build.runTestGate({ ...src, vet: build.vet });
+  // One activity per target, in parallel; the build worker's concurrency bounds them.
+  const artifacts = await Promise.all(
+    build.targets.map((target) => r.acts.build.buildTarget({ ...src, target, ldflags: build.ldflags, versionVariable: build.versionVariable })),
+  );
+  r.status.build = { commit: r.input.commit, version: r.input.version, goVersion: artifacts[0]?.goVersion, artifacts };
+  r.closeStage('ok', `${artifacts.length} target(s)`);
+}
+
+export async function imageStage(r: ReleaseState): Promise<void> {
+  const image = r.spec.image!;
+  await checkpoint(r);
+  r.setStage('images');
+  const artifacts = (r.status.build?.artifacts ?? []).filter((a) => image.platforms.includes(a.target));
+  r.status.image = await r.acts.build.publishImage({
+    ...r.ref(),
+    repository: image.repository,
+    platforms: image.platforms,
+    base: image.base,
+    source: r.spec.source.repo,
+    artifacts,
+  });
+  r.closeStage('ok', `${r.status.image.repository}@${r.status.image.digest}`);
+}
+
+/** The image an environment deploys: the published one, or its copy in the environment's repository. */
+export async function environmentImage(r: ReleaseState, env: EnvironmentSpec): Promise<ImageRef | null> {
+  if (!env.image || !r.status.image) return r.status.image;
+  await checkpoint(r);
+  r.setStage('images', env.name, `promote to ${env.image.repository}`);
+  const promoted = await r.acts.build.promoteImage({ ...r.ref(env.name), image: r.status.image, repository: env.image.repository });
+  r.closeStage('ok', `${promoted.repository}@${promoted.digest}`);
+  return promoted;
+}
