@@ -56,6 +56,8 @@ export interface StartReleaseOptions {
   retryFailed?: boolean;
   /** Task queues for this release's workflow and activities (dedicated worker pools); defaults to TASK_QUEUES. */
   taskQueues?: { orchestrator?: string; build?: string; deploy?: string };
+  /** How often an environment lease checks that its holder still runs (default 30s). */
+  leaseCheckInterval?: string;
 }
 
 export interface StartedRelease {
@@ -161,6 +163,7 @@ export class ShipyardClient {
       buildOnly: opts.buildOnly || undefined,
       trigger: opts.trigger,
       taskQueues: queues.build || queues.deploy ? { build: queues.build, deploy: queues.deploy } : undefined,
+      leaseCheckInterval: opts.leaseCheckInterval,
     };
     try {
       const handle = await this.client.workflow.start('releaseWorkflow', {

@@ -121,7 +121,9 @@ export class FakeWorld {
       helmRollback: async (i) => {
         await this.enter('helmRollback', i.environment, i.toRevision);
         const key = `${i.helm.namespace}/${i.helm.release}`;
-        if (!this.helm.has(key)) return { result: 'skipped' as const, detail: `helm release ${key} not found` };
+        if (!this.helm.has(key)) {
+          return i.toRevision === null ? { result: 'unchanged' as const, detail: `nothing installed as ${key}` } : { result: 'skipped' as const, detail: `helm release ${key} not found` };
+        }
         if (i.toRevision === null) this.helm.delete(key);
         else this.helm.set(key, (this.helm.get(key) ?? 0) + 1);
         return { result: 'undone' as const, detail: i.toRevision === null ? `uninstalled ${key}` : `rolled ${key} back to ${i.toRevision}` };

@@ -137,7 +137,6 @@ export async function acquireLease(r: ReleaseState, env: EnvironmentSpec): Promi
   r.leases.set(env.name, ticket);
   const since = new Date().toISOString();
   (r.status.leases ??= {})[env.name] = { key, state: 'waiting', since };
-  r.setStage('queued', env.name, `waiting for the ${key} lease`);
   await r.acts.coordination.requestLease({
     leaseId,
     key,
@@ -152,7 +151,8 @@ export async function acquireLease(r: ReleaseState, env: EnvironmentSpec): Promi
     throw ApplicationFailure.nonRetryable(`${key} is busy: release ${t.denied} holds or waits for it (concurrency: reject)`, 'EnvironmentBusy');
   }
   r.status.leases![env.name] = { key, state: 'held', since: new Date().toISOString() };
-  r.closeStage('ok', `lease ${key} held`);
+  // A release that had to wait shows a `queued` stage (set when the lease told it its place).
+  if (r.status.stage === 'queued' && r.status.environment === env.name) r.closeStage('ok', `lease ${key} held`);
 }
 
 /** Gives an environment's lease back (or leaves its queue). Never cancelled: a lease must not leak. */
