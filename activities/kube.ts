@@ -1,5 +1,11 @@
 // Kubernetes access for the deploy worker: the kubeconfig in KUBECONFIG (or ~/.kube/config), or the
 // in-cluster service account when running in a pod; an environment may name a context.
+// The client is cached per (kubeconfig, context) and reloaded when a kubeconfig file changes on disk
+// (credentials rotated, cluster recreated at another address): each call compares the files' stat
+// stamps, which costs a stat, not a parse. The in-cluster token file is re-read by client-node itself.
+import { statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 
@@ -10,23 +16,49 @@ export interface Kube {
   custom: CustomObjectsApi;
 }
 
-const cache = new Map<string, Kube>();
+const cache = new Map<string, { stamp: string; kube: Kube }>();
+
+/** The files loadFromDefault reads: the KUBECONFIG list, else ~/.kube/config. */
+function kubeconfigFiles(): string[] {
+  const env = process.env.KUBECONFIG;
+  if (env) return env.split(delimiter).filter(Boolean);
+  return [join(homedir(), '.kube', 'config')];
+}
+
+/** Identity of the files' current contents: inode, size, mtime and ctime (a replaced or rewritten file changes it). */
+function stampOf(files: string[]): string {
+  return files
+    .map((f) => {
+      try {
+        const s = statSync(f, { bigint: true });
+        return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+      } catch {
+        return 'absent';
+      }
+    })
+    .join('|');
+}
+
+function load(context?: string): Kube {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  if (context) {
+    if (!kc.getContexts().some((c) => c.name === context)) {
+      throw ApplicationFailure.nonRetryable(`kube context '${context}' is not in the deploy worker's kubeconfig`, 'InvalidSpec');
+    }
+    kc.setCurrentContext(context);
+  }
+  return { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+}
 
 export function kube(context?: string): Kube {
-  const key = `${process.env.KUBECONFIG ?? ''}|${context ?? ''}`;
-  let k = cache.get(key);
-  if (!k) {
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    if (context) {
-      if (!kc.getContexts().some((c) => c.name === context)) {
-        throw ApplicationFailure.nonRetryable(`kube context '${context}' is not in the deploy worker's kubeconfig`, 'InvalidSpec');
-      }
-      kc.setCurrentContext(context);
-    }
-    k = { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
-    cache.set(key, k);
-  }
+  const files = kubeconfigFiles();
+  const key = `${files.join(delimiter)}|${context ?? ''}`;
+  const stamp = stampOf(files);
+  const cached = cache.get(key);
+  if (cached && cached.stamp === stamp) return cached.kube;
+  const k = load(context);
+  cache.set(key, { stamp, kube: k });
   return k;
 }
 
