@@ -21,9 +21,3 @@ export async function pollPause(ms: number, details?: unknown): Promise<void> {
   ctx.heartbeat(details);
   await ctx.sleep(ms);
 }
-
-/** Throws the cancellation if the activity was cancelled meanwhile (between two API calls). */
-export function throwIfCancelled(): void {
-  const ctx = activityContext();
-  if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-}

@@ -126,7 +126,6 @@ describe('rollout health of the release image (real API server)', () => {
     const d = await kube().apps.readNamespacedDeployment({ name: 'web', namespace: ns });
     assert.ok((d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0));
     assert.equal(d.status?.updatedReplicas, 2);
-    assert.ok(waiting.heartbeats.some((h) => /template runs mirror\.local\/prod\/app:v2: /.test(JSON.stringify(h))), 'a heartbeat showed the new template rolling out');
   });
 
   test('a digest-pinned template passes by digest under another repository and tag; another digest does not', async () => {
