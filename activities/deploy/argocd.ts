@@ -12,7 +12,6 @@ import type { GitOpsSettings } from './gitops.js';
 const POLL_MS = 1000;
 
 interface Application {
-  spec?: { source?: { repoURL?: string } };
   status?: {
     sync?: { status?: string; revision?: string; revisions?: string[] };
     health?: { status?: string; message?: string };
