@@ -26,7 +26,7 @@ export function createDeployActivities(build: BuildSettings = buildSettingsFromE
     },
     gitopsUpdate: (input) => gitopsUpdate(input, git),
     gitopsRevert: (input) => gitopsRevert(input, git),
-    checkHealth,
+    checkHealth: (input) => checkHealth(input, git),
     httpProbe,
     ...createTrafficActivities(),
     measureMetric: async (input) => ({ value: await prometheus.measure(input.metric) }),

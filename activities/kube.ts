@@ -1,5 +1,15 @@
 // Kubernetes access for the deploy worker: the kubeconfig in KUBECONFIG (or ~/.kube/config), or the
 // in-cluster service account when running in a pod; an environment may name a context.
+// The client is cached per (kubeconfig, context) and reloaded when a kubeconfig file changes on disk
+// (credentials rotated, cluster recreated at another address): each call compares the files' stat
+// stamps, which costs a stat, not a parse. File timestamps are coarse (a few ms), so two writes of the
+// same size in one tick look alike: while a file was modified in the last RACY_MS, its contents'
+// hash is compared as well (git's "racily clean" rule). The in-cluster token file is re-read by
+// client-node itself.
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 
@@ -10,23 +20,85 @@ export interface Kube {
   custom: CustomObjectsApi;
 }
 
-const cache = new Map<string, Kube>();
+interface Cached {
+  stamp: string;
+  hash: string;
+  /** The stamp cannot be trusted alone yet (a file changed within RACY_MS of when it was taken). */
+  racy: boolean;
+  kube: Kube;
+}
+
+const cache = new Map<string, Cached>();
+const RACY_MS = 2000;
+
+/** The files loadFromDefault reads: the KUBECONFIG list, else ~/.kube/config. */
+function kubeconfigFiles(): string[] {
+  const env = process.env.KUBECONFIG;
+  if (env) return env.split(delimiter).filter(Boolean);
+  return [join(homedir(), '.kube', 'config')];
+}
+
+interface Stamp {
+  stamp: string;
+  racy: boolean;
+}
+
+/** Identity of the files' current contents: inode, size, mtime and ctime (a replaced or rewritten file changes it). */
+function stampOf(files: string[]): Stamp {
+  let racy = false;
+  const stamp = files
+    .map((f) => {
+      try {
+        const s = statSync(f, { bigint: true });
+        if (Number(s.mtimeMs) > Date.now() - RACY_MS || Number(s.ctimeMs) > Date.now() - RACY_MS) racy = true;
+        return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+      } catch {
+        return 'absent';
+      }
+    })
+    .join('|');
+  return { stamp, racy };
+}
+
+function hashOf(files: string[]): string {
+  const h = createHash('sha256');
+  for (const f of files) {
+    try {
+      h.update(readFileSync(f));
+    } catch {
+      h.update('absent');
+    }
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+function load(context?: string): Kube {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  if (context) {
+    if (!kc.getContexts().some((c) => c.name === context)) {
+      throw ApplicationFailure.nonRetryable(`kube context '${context}' is not in the deploy worker's kubeconfig`, 'InvalidSpec');
+    }
+    kc.setCurrentContext(context);
+  }
+  return { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+}
 
 export function kube(context?: string): Kube {
-  const key = `${process.env.KUBECONFIG ?? ''}|${context ?? ''}`;
-  let k = cache.get(key);
-  if (!k) {
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    if (context) {
-      if (!kc.getContexts().some((c) => c.name === context)) {
-        throw ApplicationFailure.nonRetryable(`kube context '${context}' is not in the deploy worker's kubeconfig`, 'InvalidSpec');
-      }
-      kc.setCurrentContext(context);
-    }
-    k = { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
-    cache.set(key, k);
+  const files = kubeconfigFiles();
+  const key = `${files.join(delimiter)}|${context ?? ''}`;
+  const { stamp, racy } = stampOf(files);
+  const cached = cache.get(key);
+  if (cached && cached.stamp === stamp && !cached.racy) return cached.kube;
+  const hash = hashOf(files);
+  if (cached && cached.hash === hash) {
+    // Same contents (touched, or a racy stamp re-checked): keep the client.
+    Object.assign(cached, { stamp, racy });
+    return cached.kube;
   }
+  const k = load(context);
+  cache.set(key, { stamp, hash, racy, kube: k });
   return k;
 }
 

@@ -267,7 +267,7 @@ export interface DeployActivities {
   /** Setting the weights that are already applied is a no-op. */
   setTrafficWeight(input: SetWeightInput): Promise<RouteWeights>;
   /** Sets exactly the recorded weights (compensation); the result carries the weights read back. */
-  restoreTraffic(input: RestoreTrafficInput): Promise<UndoResult | RouteWeights>;
+  restoreTraffic(input: RestoreTrafficInput): Promise<UndoResult>;
   /** Stable takes the new version, canary weight 0. Repeatable. */
   promoteCanary(input: PromoteInput): Promise<void>;
   /** Sets the canary's replicas; the same count again is a no-op. Returns the previous count. */
@@ -275,7 +275,7 @@ export interface DeployActivities {
   /** Read-only: container images of a Deployment. */
   readImages(input: WorkloadInput): Promise<Record<string, string>>;
   /** Sets container images back (compensation of a promotion); equal images are a no-op. */
-  restoreImages(input: ImagesInput): Promise<UndoResult | void>;
+  restoreImages(input: ImagesInput): Promise<UndoResult>;
   /** Compensation: sets the canary's replicas back; a missing Deployment is `skipped`. */
   restoreReplicas(input: ScaleInput): Promise<UndoResult>;
   /** Applies a fault on the route, or removes it (null); repeatable. */

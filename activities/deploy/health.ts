@@ -1,13 +1,17 @@
 // Rollout health through the Kubernetes API: the Deployment's rollout (observedGeneration, updated /
 // ready / available replicas), a progress deadline exceeded is a failure with the condition's
-// message, and the events of pods that are not ready go into the error. With Argo CD, the
-// Application must first be Synced to the release's config commit and Healthy.
-import { heartbeat } from '@temporalio/activity';
+// message, and the events of pods that are not ready go into the error. With the release's image,
+// health is of the release: the pod template must run that image and the rollout of that template be
+// complete (a Deployment still on the previous version is not healthy, it is not deployed yet). With
+// Argo CD, the Application must first be Synced at the release's config commit (or later) and Healthy.
 import { ApplicationFailure } from '@temporalio/common';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { parseDuration } from '../../spec/duration.js';
 import { kube, kubeFailure, statusOf, type Kube } from '../kube.js';
-import type { HealthInput, HealthReport } from '../types.js';
+import { pollPause } from '../poll.js';
+import type { HealthInput, HealthReport, ImageRef } from '../types.js';
+import { waitForArgo } from './argocd.js';
+import type { GitOpsSettings } from './gitops.js';
 
 const POLL_MS = 1000;
 
@@ -21,13 +25,45 @@ export function rolloutProgress(d: V1Deployment): Progress {
   const want = d.spec?.replicas ?? 1;
   const st = d.status ?? {};
   const summary = `${st.updatedReplicas ?? 0} updated, ${st.readyReplicas ?? 0} ready, ${st.availableReplicas ?? 0} available of ${want}`;
+  // Until the controller has seen the current template, status (and its conditions) is about an older one.
+  const observed = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
   const progressing = (st.conditions ?? []).find((c) => c.type === 'Progressing');
-  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
+  if (observed && progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
     return { done: false, summary, failure: `progress deadline exceeded: ${progressing.message}` };
   }
-  const observed = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
   const done = observed && (st.updatedReplicas ?? 0) === want && (st.readyReplicas ?? 0) === want && (st.availableReplicas ?? 0) === want && (st.replicas ?? 0) === want;
   return { done, summary };
+}
+
+/** `[repository, tag, digest]` of an image reference (`host:port/path/name:tag@sha256:...`). */
+export function parseImage(ref: string): { repository: string; tag?: string; digest?: string } {
+  const at = ref.indexOf('@');
+  const digest = at >= 0 ? ref.slice(at + 1) : undefined;
+  const name = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = name.lastIndexOf(':');
+  // A colon before the last slash is a registry port, not a tag.
+  if (colon > name.lastIndexOf('/')) return { repository: name.slice(0, colon), tag: name.slice(colon + 1), digest };
+  return { repository: name, digest };
+}
+
+/**
+ * Whether a container image is the release's image. The rule: the same tag (`…:<tag>`, also when a
+ * digest is pinned after it, `…:<tag>@sha256:…`) or the same digest (`…@<digest>`). The repository
+ * is deliberately not compared: an environment may pull the image from a mirror or a promoted
+ * repository (registry/prod/app) under another name, keeping tag and digest.
+ */
+export function imageMatches(containerImage: string, image: ImageRef): boolean {
+  const c = parseImage(containerImage);
+  if (image.tag && c.tag === image.tag) return true;
+  return !!image.digest && c.digest === image.digest;
+}
+
+function expected(image: ImageRef): string {
+  return `tag ${image.tag}${image.digest ? ` or digest ${image.digest.slice(0, 19)}` : ''} (any repository)`;
+}
+
+function templateImages(d: V1Deployment): string[] {
+  return (d.spec?.template.spec?.containers ?? []).map((c) => c.image ?? '');
 }
 
 /** Why the deployment's pods are not ready: their conditions and recent warning events. */
@@ -49,40 +85,27 @@ async function podTrouble(k: Kube, namespace: string, d: V1Deployment): Promise<
   }
 }
 
-async function waitForArgo(k: Kube, input: HealthInput, deadline: number): Promise<void> {
-  const argo = input.argocd!;
-  let last = 'not found';
-  for (;;) {
-    try {
-      const app = (await k.custom.getNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', namespace: argo.namespace, plural: 'applications', name: argo.application })) as {
-        status?: { sync?: { status?: string; revision?: string }; health?: { status?: string; message?: string }; operationState?: { phase?: string; message?: string } };
-      };
-      const sync = app.status?.sync ?? {};
-      const health = app.status?.health ?? {};
-      last = `sync ${sync.status ?? '?'} at ${sync.revision?.slice(0, 12) ?? '?'}, health ${health.status ?? '?'}`;
-      if (health.status === 'Degraded' && sync.revision === argo.revision) {
-        throw ApplicationFailure.nonRetryable(`Argo CD application ${argo.application} is Degraded at ${argo.revision.slice(0, 12)}: ${health.message ?? app.status?.operationState?.message ?? ''}`, 'RolloutFailed');
-      }
-      if (app.status?.operationState?.phase === 'Failed' || app.status?.operationState?.phase === 'Error') {
-        throw ApplicationFailure.nonRetryable(`Argo CD sync of ${argo.application} failed: ${app.status.operationState.message ?? ''}`, 'RolloutFailed');
-      }
-      if (sync.status === 'Synced' && sync.revision === argo.revision && health.status === 'Healthy') return;
-    } catch (err) {
-      if (err instanceof ApplicationFailure) throw err;
-      if (statusOf(err) !== 404) throw kubeFailure(`reading Argo CD application ${argo.application}`, err);
-    }
-    if (Date.now() > deadline) throw ApplicationFailure.nonRetryable(`Argo CD application ${argo.application} not Synced+Healthy at ${argo.revision.slice(0, 12)} within ${input.timeout} (${last})`, 'RolloutTimeout');
-    heartbeat({ argo: last });
-    await new Promise((r) => setTimeout(r, POLL_MS));
+/** The rollout of the Deployment as health sees it: the release's template, completely rolled out. */
+function releaseProgress(d: V1Deployment, image: ImageRef | null | undefined): Progress {
+  const progress = rolloutProgress(d);
+  if (!image) return progress;
+  const runs = templateImages(d);
+  const template = `template runs ${runs.join(', ') || 'no containers'}`;
+  if (!runs.some((img) => imageMatches(img, image))) {
+    // Not this release's template yet (GitOps not applied, or another release's): whatever its
+    // rollout does is about another version, so it neither passes nor fails this release.
+    return { done: false, summary: `${template}, expected ${expected(image)}; ${progress.summary}` };
   }
+  return { ...progress, summary: `${template}: ${progress.summary}` };
 }
 
-export async function checkHealth(input: HealthInput): Promise<HealthReport> {
-  const k = kube(input.kubeContext);
+export async function checkHealth(input: HealthInput, settings: GitOpsSettings = {}): Promise<HealthReport> {
   const deadline = Date.now() + parseDuration(input.timeout);
-  if (input.argocd) await waitForArgo(k, input, deadline);
+  if (input.argocd) await waitForArgo(input, deadline, settings);
   let last: Progress = { done: false, summary: 'deployment not found yet' };
   for (;;) {
+    // kube() on every poll: a kubeconfig rewritten meanwhile is picked up.
+    const k = kube(input.kubeContext);
     let d: V1Deployment | undefined;
     try {
       d = await k.apps.readNamespacedDeployment({ name: input.deployment, namespace: input.namespace });
@@ -90,7 +113,7 @@ export async function checkHealth(input: HealthInput): Promise<HealthReport> {
       if (statusOf(err) !== 404) throw kubeFailure(`reading deployment ${input.namespace}/${input.deployment}`, err);
     }
     if (d) {
-      last = rolloutProgress(d);
+      last = releaseProgress(d, input.image);
       if (last.failure) {
         const trouble = await podTrouble(k, input.namespace, d);
         throw ApplicationFailure.nonRetryable(`deployment ${input.namespace}/${input.deployment}: ${last.failure} (${last.summary})${trouble ? `\n${trouble}` : ''}`, 'RolloutFailed');
@@ -103,7 +126,6 @@ export async function checkHealth(input: HealthInput): Promise<HealthReport> {
       const trouble = d ? await podTrouble(k, input.namespace, d) : '';
       throw ApplicationFailure.nonRetryable(`deployment ${input.namespace}/${input.deployment} not ready within ${input.timeout}: ${last.summary}${trouble ? `\n${trouble}` : ''}`, 'RolloutTimeout');
     }
-    heartbeat({ rollout: last.summary });
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await pollPause(POLL_MS, { rollout: last.summary });
   }
 }

@@ -1,10 +1,12 @@
-// Traffic and workload activities of a canary (task queue shipyard-deploy).
+// Traffic and workload activities of a canary (task queue shipyard-deploy). The undos (restore*,
+// clearFault) return an UndoResult read back from the API server: undone, unchanged, or skipped
+// when their target (VirtualService, route, Deployment) no longer exists.
 import { ApplicationFailure } from '@temporalio/common';
 import { parseDuration } from '../../spec/duration.js';
 import type { DeployActivities, TrafficInput } from '../types.js';
 import { IstioRouter } from './istio.js';
 import type { TrafficRouter } from './router.js';
-import { imagesOf, scaleDeployment, setImages } from './workloads.js';
+import { imagesOf, restoreImages, restoreReplicas, scaleDeployment, setImages } from './workloads.js';
 
 function routerFor(input: TrafficInput): TrafficRouter {
   if (input.router.istio) return new IstioRouter();
@@ -17,7 +19,7 @@ export function createTrafficActivities(): TrafficActivities {
   return {
     getTrafficWeights: (i) => routerFor(i).getWeights(i),
     setTrafficWeight: (i) => routerFor(i).setWeights(i, { stable: 100 - i.weight, canary: i.weight }),
-    restoreTraffic: (i) => routerFor(i).setWeights(i, i.weights),
+    restoreTraffic: (i) => routerFor(i).restoreWeights(i, i.weights),
     async promoteCanary(i) {
       if (i.workloads) {
         const images = await imagesOf(i.namespace, i.workloads.canary, i.kubeContext);
@@ -27,13 +29,9 @@ export function createTrafficActivities(): TrafficActivities {
     },
     scaleCanary: async (i) => ({ previous: await scaleDeployment(i.namespace, i.deployment, i.replicas, i.kubeContext) }),
     readImages: (i) => imagesOf(i.namespace, i.deployment, i.kubeContext),
-    restoreImages: (i) => setImages(i.namespace, i.deployment, i.images, parseDuration(i.timeout), i.kubeContext),
+    restoreImages: (i) => restoreImages(i.namespace, i.deployment, i.images, parseDuration(i.timeout), i.kubeContext),
     setFault: (i) => routerFor(i).setFault(i, i.fault),
-    // TEMPORARY (replaced in this change set by the traffic helper): undo results read back.
-    restoreReplicas: async (i) => ({ result: 'undone', detail: `scaled ${i.deployment} from ${await scaleDeployment(i.namespace, i.deployment, i.replicas, i.kubeContext)}` }),
-    clearFault: async (i) => {
-      await routerFor(i).setFault(i, null);
-      return { result: 'undone', detail: 'fault removed' };
-    },
+    restoreReplicas: (i) => restoreReplicas(i.namespace, i.deployment, i.replicas, i.kubeContext),
+    clearFault: (i) => routerFor(i).clearFault(i),
   };
 }

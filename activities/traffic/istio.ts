@@ -5,7 +5,7 @@
 // back and verified; setting the weights already there changes nothing.
 import { ApplicationFailure } from '@temporalio/common';
 import { kube, kubeFailure, statusOf } from '../kube.js';
-import type { RouteWeights } from '../types.js';
+import type { RouteWeights, UndoResult } from '../types.js';
 import type { TrafficRouter, TrafficTarget, FaultSpec } from './router.js';
 
 const GROUP = { group: 'networking.istio.io', version: 'v1' };
@@ -31,21 +31,36 @@ interface VirtualService {
   spec: { hosts?: string[]; http?: HttpRoute[]; [k: string]: unknown };
 }
 
-async function read(t: TrafficTarget): Promise<VirtualService> {
+/** The VirtualService, or null when it does not exist. */
+async function readOptional(t: TrafficTarget): Promise<VirtualService | null> {
   try {
     return (await kube(t.kubeContext).custom.getNamespacedCustomObject({ ...GROUP, namespace: t.namespace, plural: 'virtualservices', name: t.router.istio.virtualService })) as VirtualService;
   } catch (err) {
-    if (statusOf(err) === 404) throw ApplicationFailure.nonRetryable(`VirtualService ${t.namespace}/${t.router.istio.virtualService} not found`, 'RouteNotFound');
+    if (statusOf(err) === 404) return null;
     throw kubeFailure(`reading VirtualService ${t.router.istio.virtualService}`, err);
   }
 }
 
+const notFound = (t: TrafficTarget) => `VirtualService ${t.namespace}/${t.router.istio.virtualService} not found`;
+
+async function read(t: TrafficTarget): Promise<VirtualService> {
+  const vs = await readOptional(t);
+  if (!vs) throw ApplicationFailure.nonRetryable(notFound(t), 'RouteNotFound');
+  return vs;
+}
+
 /** The route Shipyard shifts: the named one, else the first route with a stable destination. */
-function findRoute(vs: VirtualService, t: TrafficTarget): HttpRoute {
+function routeOf(vs: VirtualService, t: TrafficTarget): HttpRoute | undefined {
   const { route, stableSubset } = t.router.istio;
   const routes = (vs.spec.http ?? []).filter((r) => r.name !== HEADER_ROUTE);
-  const found = route ? routes.find((r) => r.name === route) : routes.find((r) => (r.route ?? []).some((d) => d.destination.subset === stableSubset)) ?? routes[0];
-  if (!found) throw ApplicationFailure.nonRetryable(`VirtualService ${vs.metadata.name} has no HTTP route${route ? ` named ${route}` : ''}`, 'RouteNotFound');
+  return route ? routes.find((r) => r.name === route) : routes.find((r) => (r.route ?? []).some((d) => d.destination.subset === stableSubset)) ?? routes[0];
+}
+
+const noRoute = (vs: VirtualService, t: TrafficTarget) => `VirtualService ${vs.metadata.namespace ?? t.namespace}/${vs.metadata.name} has no HTTP route${t.router.istio.route ? ` named ${t.router.istio.route}` : ''}`;
+
+function findRoute(vs: VirtualService, t: TrafficTarget): HttpRoute {
+  const found = routeOf(vs, t);
+  if (!found) throw ApplicationFailure.nonRetryable(noRoute(vs, t), 'RouteNotFound');
   return found;
 }
 
@@ -79,15 +94,19 @@ function applyWeights(vs: VirtualService, route: HttpRoute, t: TrafficTarget, w:
   ];
 }
 
-/** Read, change, replace with the read resourceVersion; a conflict (someone else wrote) is retried. */
-async function update(t: TrafficTarget, change: (vs: VirtualService) => boolean): Promise<VirtualService> {
+/**
+ * Read, change, replace with the read resourceVersion; a conflict (someone else wrote) is retried.
+ * `changed` says whether a write happened (false: the VirtualService already was as wanted).
+ */
+async function update(t: TrafficTarget, change: (vs: VirtualService) => boolean): Promise<{ vs: VirtualService; changed: boolean }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const vs = await read(t);
-    if (!change(vs)) return vs; // nothing to do: no write at all
+    if (!change(vs)) return { vs, changed: false }; // nothing to do: no write at all
     try {
-      return (await kube(t.kubeContext).custom.replaceNamespacedCustomObject({ ...GROUP, namespace: t.namespace, plural: 'virtualservices', name: vs.metadata.name, body: vs })) as VirtualService;
+      return { vs: (await kube(t.kubeContext).custom.replaceNamespacedCustomObject({ ...GROUP, namespace: t.namespace, plural: 'virtualservices', name: vs.metadata.name, body: vs })) as VirtualService, changed: true };
     } catch (err) {
       if (statusOf(err) === 409) continue;
+      if (statusOf(err) === 404) throw ApplicationFailure.nonRetryable(notFound(t), 'RouteNotFound');
       throw kubeFailure(`updating VirtualService ${vs.metadata.name}`, err);
     }
   }
@@ -123,8 +142,57 @@ export class IstioRouter implements TrafficRouter {
   }
 
   async setWeights(t: TrafficTarget, w: RouteWeights): Promise<RouteWeights> {
+    return (await this.writeWeights(t, w)).weights;
+  }
+
+  async restoreWeights(t: TrafficTarget, w: RouteWeights): Promise<UndoResult> {
+    const written = await this.unlessGone(t, () => this.writeWeights(t, w));
+    if ('skipped' in written) return { result: 'skipped', detail: written.skipped };
+    const { changed } = written;
+    // Read back from the API server, not the write's response: what is reported is what is there now.
+    const vs = await read(t);
+    const weights = weightsOf(findRoute(vs, t), t);
+    const name = `VirtualService ${t.namespace}/${vs.metadata.name}`;
+    return changed
+      ? { result: 'undone', detail: `${name} set back to ${weights.stable}/${weights.canary}`, weights }
+      : { result: 'unchanged', detail: `${name} already at ${weights.stable}/${weights.canary}`, weights };
+  }
+
+  async setFault(t: TrafficTarget, fault: FaultSpec | null): Promise<void> {
+    await this.writeFault(t, fault);
+  }
+
+  async clearFault(t: TrafficTarget): Promise<UndoResult> {
+    const written = await this.unlessGone(t, () => this.writeFault(t, null));
+    if ('skipped' in written) return { result: 'skipped', detail: written.skipped };
+    const { changed } = written;
+    const vs = await read(t);
+    const route = findRoute(vs, t);
+    const name = `VirtualService ${t.namespace}/${vs.metadata.name}`;
+    if (route.fault !== undefined) throw ApplicationFailure.retryable(`${name} still has a fault on its route after removing it`, 'FaultNotRemoved');
+    const weights = weightsOf(route, t);
+    return changed ? { result: 'undone', detail: `${name}: fault removed from the route`, weights } : { result: 'unchanged', detail: `${name}: the route has no fault`, weights };
+  }
+
+  /**
+   * Runs an undo's write; when it fails because the VirtualService or its managed route no longer
+   * exists, the undo is skipped and the detail says which target is gone.
+   */
+  private async unlessGone<T>(t: TrafficTarget, write: () => Promise<T>): Promise<T | { skipped: string }> {
+    try {
+      return await write();
+    } catch (err) {
+      if ((err as ApplicationFailure).type !== 'RouteNotFound') throw err;
+      const vs = await readOptional(t);
+      if (!vs) return { skipped: notFound(t) };
+      if (!routeOf(vs, t)) return { skipped: noRoute(vs, t) };
+      throw err;
+    }
+  }
+
+  private async writeWeights(t: TrafficTarget, w: RouteWeights): Promise<{ weights: RouteWeights; changed: boolean }> {
     const { headerRoute, mirror } = t.router.istio;
-    const vs = await update(t, (vs) => {
+    const { vs, changed } = await update(t, (vs) => {
       const route = findRoute(vs, t);
       const before = JSON.stringify(vs.spec);
       applyWeights(vs, route, t, w);
@@ -153,11 +221,11 @@ export class IstioRouter implements TrafficRouter {
     if (applied.stable !== w.stable || applied.canary !== w.canary) {
       throw ApplicationFailure.retryable(`VirtualService ${vs.metadata.name} reads back ${applied.stable}/${applied.canary}, wanted ${w.stable}/${w.canary}`, 'WeightsNotApplied');
     }
-    return applied;
+    return { weights: applied, changed };
   }
 
-  async setFault(t: TrafficTarget, fault: FaultSpec | null): Promise<void> {
-    await update(t, (vs) => {
+  private async writeFault(t: TrafficTarget, fault: FaultSpec | null): Promise<{ changed: boolean }> {
+    const { changed } = await update(t, (vs) => {
       const route = findRoute(vs, t);
       const before = JSON.stringify(route.fault ?? null);
       const next = fault ? toIstioFault(fault) : undefined;
@@ -165,6 +233,7 @@ export class IstioRouter implements TrafficRouter {
       else delete route.fault;
       return JSON.stringify(route.fault ?? null) !== before;
     });
+    return { changed };
   }
 }
 

@@ -1,7 +1,7 @@
 // The traffic router contract, shaped like Argo Rollouts' trafficrouting plugins: one implementation
-// per mesh or ingress (Istio first), all behind the same four operations.
+// per mesh or ingress (Istio first), all behind the same operations.
 import type { RouterSpec } from '../../spec/schema.js';
-import type { RouteWeights } from '../types.js';
+import type { RouteWeights, UndoResult } from '../types.js';
 
 export interface TrafficTarget {
   router: RouterSpec;
@@ -21,4 +21,8 @@ export interface TrafficRouter {
   setWeights(t: TrafficTarget, w: RouteWeights): Promise<RouteWeights>;
   /** Applies (or with null removes) a fault on the managed route. */
   setFault(t: TrafficTarget, fault: FaultSpec | null): Promise<void>;
+  /** Compensation: sets the recorded weights; `skipped` when the route is gone, weights read back. */
+  restoreWeights(t: TrafficTarget, w: RouteWeights): Promise<UndoResult>;
+  /** Compensation: removes the fault; `skipped` when the route is gone, `unchanged` when it had none. */
+  clearFault(t: TrafficTarget): Promise<UndoResult>;
 }
