@@ -225,3 +225,39 @@ describe('attempts and truthful state (mocked activities)', () => {
     });
   });
 });
+
+describe('freeze without races (mocked activities)', () => {
+  test('releases started while the line is frozen and unfrozen in quick turns all see the last word: none deploys while frozen, all go after the unfreeze', async () => {
+    const world = new FakeWorld();
+    const queues = uniqueQueues();
+    const scoped = new (ctx.shipyard.constructor as typeof import('../../client/index.js').ShipyardClient)(ctx.client, ctx.shipyard.settings, queues);
+    const spec = () => twoEnvSpec({ service: uniqueName('race'), withBuild: false, staging: { approval: { approvers: ['alice'], timeout: '1h' } } });
+    await withWorkers(queues, world.activities(), async () => {
+      const start = () => startRelease(scoped, queues, spec(), { environments: ['staging'] });
+      const ids: string[] = [];
+      ids.push((await start()).releaseId);
+      await scoped.freeze('ops', 'turn 1');
+      ids.push(...(await Promise.all([start(), start()])).map((r) => r.releaseId));
+      await scoped.unfreeze('ops');
+      ids.push((await start()).releaseId);
+      const [a, b] = await Promise.all([start(), scoped.freeze('ops', 'turn 2')]);
+      void b;
+      ids.push(a.releaseId);
+      await scoped.unfreeze('ops');
+      const [c] = await Promise.all([start(), scoped.freeze('ops', 'final')]);
+      ids.push(c.releaseId);
+      // The line is frozen now, whatever order the last start and freeze took.
+      for (const id of ids) await waitForStatus(scoped, id, (s) => s.approvals.pending !== null, `${id} at its approval`);
+      for (const id of ids) await scoped.approve(id, { approver: 'alice' });
+      for (const id of ids) {
+        const held = await waitForStatus(scoped, id, (s) => s.policy?.frozen !== undefined, `${id} held by the freeze`);
+        assert.equal(held.policy?.frozen?.reason, 'final');
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(world.calls.filter((c) => c.name === 'helmDeploy').length, 0, 'nothing deployed while frozen');
+      await scoped.unfreeze('ops');
+      for (const id of ids) assert.equal((await scoped.wait(id, undefined, 200)).outcome, 'succeeded');
+      assert.equal(world.calls.filter((c) => c.name === 'helmDeploy').length, ids.length, 'each deployed once');
+    });
+  });
+});
