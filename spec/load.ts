@@ -1,9 +1,12 @@
 // Loading a release spec from YAML: parse, validate, apply defaults, and say exactly what is wrong.
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { z } from 'zod';
 import { ReleaseSpecSchema, type ReleaseSpec } from './schema.js';
+import { checkLocalCharts, resolveLocalPaths } from './paths.js';
+
+export { resolveLocalPaths } from './paths.js';
 
 export interface SpecIssue {
   /** Field path such as environments[1].canary.steps[2].setWeight ("" for the document). */
@@ -38,8 +41,18 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
+type Locate = (path: PropertyKey[]) => { line?: number; column?: number };
+
+export interface ParseOptions {
+  /**
+   * Directory the spec's relative paths are relative to (the spec file's). When given, local helm
+   * charts must exist there; without it (a spec from a string) they are not checked.
+   */
+  baseDir?: string;
+}
+
 /** Parses and validates a spec from YAML (or JSON) text. `source` names it in errors. */
-export function parseSpec(text: string, source = 'spec'): ReleaseSpec {
+export function parseSpec(text: string, source = 'spec', options: ParseOptions = {}): ReleaseSpec {
   if (Buffer.byteLength(text) > MAX_SPEC_BYTES) {
     throw new SpecError(source, [{ path: '', message: `spec is larger than ${MAX_SPEC_BYTES} bytes` }]);
   }
@@ -58,7 +71,7 @@ export function parseSpec(text: string, source = 'spec'): ReleaseSpec {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new SpecError(source, [{ path: '', message: 'a release spec is a YAML mapping (service:, source:, environments:, ...)' }]);
   }
-  return validateSpec(data, source, (path) => {
+  const locate: Locate = (path) => {
     // Point at the deepest node of the path that exists in the document.
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n) as unknown[], true);
@@ -68,48 +81,32 @@ export function parseSpec(text: string, source = 'spec'): ReleaseSpec {
       }
     }
     return {};
-  });
+  };
+  return check(data, source, locate, options.baseDir);
 }
 
 /** Validates an already-parsed object (for specs that arrive as JSON, e.g. from the gateway). */
-export function validateSpec(
-  data: unknown,
-  source = 'spec',
-  locate: (path: PropertyKey[]) => { line?: number; column?: number } = () => ({}),
-): ReleaseSpec {
-  const result = ReleaseSpecSchema.safeParse(data);
-  if (result.success) return result.data;
-  throw new SpecError(source, result.error.issues.map((issue) => toSpecIssue(issue, locate)));
+export function validateSpec(data: unknown, source = 'spec', locate: Locate = () => ({})): ReleaseSpec {
+  return check(data, source, locate);
 }
 
-function toSpecIssue(issue: z.core.$ZodIssue, locate: (path: PropertyKey[]) => { line?: number; column?: number }): SpecIssue {
+/** The schema's issues and, with a base directory, the file system's, all reported at once. */
+function check(data: unknown, source: string, locate: Locate, baseDir?: string): ReleaseSpec {
+  const result = ReleaseSpecSchema.safeParse(data);
+  const issues = result.success ? [] : result.error.issues.map((issue) => toSpecIssue(issue, locate));
+  if (baseDir !== undefined && data !== null && typeof data === 'object') {
+    for (const p of checkLocalCharts(data, baseDir)) issues.push({ path: formatPath(p.path), message: p.message, ...locate(p.path) });
+  }
+  if (issues.length > 0 || !result.success) throw new SpecError(source, issues);
+  return result.data;
+}
+
+function toSpecIssue(issue: z.core.$ZodIssue, locate: Locate): SpecIssue {
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
   if (issue.code === 'invalid_type' && message.includes('received undefined')) message = 'is required';
   const path = issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path;
   return { path: formatPath(issue.path), message, ...locate(path) };
-}
-
-/** A git location that is a local path rather than a URL (https://, ssh://, file://, git@host:repo). */
-function isLocalRepo(repo: string): boolean {
-  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) && !/^[^/\s]+@[^/\s]+:/.test(repo);
-}
-
-/**
- * Makes the spec's local paths absolute, relative to the spec file, so workers on this machine find
- * them whatever their working directory: source.repo and gitops.repo when they are paths, and helm
- * charts written as ./ or ../ paths.
- */
-export function resolveLocalPaths(spec: ReleaseSpec, baseDir: string): ReleaseSpec {
-  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
-  if (isLocalRepo(spec.source.repo)) spec.source.repo = abs(spec.source.repo);
-  for (const env of spec.environments) {
-    const { helm, gitops } = env.deploy;
-    if (helm && /^\.\.?\//.test(helm.chart)) helm.chart = abs(helm.chart);
-    if (helm) helm.valuesFiles = helm.valuesFiles.map((f) => (/^\.\.?\//.test(f) ? abs(f) : f));
-    if (gitops && isLocalRepo(gitops.repo)) gitops.repo = abs(gitops.repo);
-  }
-  return spec;
 }
 
 export function loadSpecFile(path: string): ReleaseSpec {
@@ -119,5 +116,6 @@ export function loadSpecFile(path: string): ReleaseSpec {
   } catch (err) {
     throw new SpecError(path, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
   }
-  return resolveLocalPaths(parseSpec(text, path), dirname(resolve(path)));
+  const baseDir = dirname(resolve(path));
+  return resolveLocalPaths(parseSpec(text, path, { baseDir }), baseDir);
 }

@@ -2,30 +2,15 @@
 // This zod schema is the truth; DESIGN.md has a sketch and README.md the reference.
 import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser/dist/CronExpressionParser.js';
-import { isDuration, parseDuration } from './duration.js';
+import { parseDuration } from './duration.js';
+import { dnsLabel, duration, helmRelease, IdentitySchema, platform, valuesPath, weight } from './fields.js';
 
-const duration = z
-  .string()
-  .refine(isDuration, { message: 'must be a duration with a unit, e.g. 500ms, 30s, 5m, 1h30m, 2d' })
-  .describe('A duration: a number with a unit (ms, s, m, h, d), parts may be combined: 1h30m');
-
-const dnsLabel = z
-  .string()
-  .min(1)
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and dashes (a DNS label)');
-
-/** GOOS/GOARCH with an optional variant (GOARM/GOAMD64), e.g. linux/arm/v7. */
-const platform = z
-  .string()
-  .regex(/^[a-z0-9]+\/[a-z0-9]+(\/v?[0-9a-z]+)?$/, 'must be os/arch or os/arch/variant, e.g. linux/amd64, linux/arm/v7');
-
-const weight = z.number().int('must be a whole number').min(0, 'must be 0..100').max(100, 'must be 0..100');
+export { IdentitySchema } from './fields.js';
 
 /** Who may approve, and how. Used by environments and by canary approval steps. */
 const approvalFields = {
   approvers: z
-    .array(z.string().min(1))
+    .array(IdentitySchema)
     .min(1, 'list at least one approver; an approval anyone can give is no approval')
     .describe('Shipyard identities allowed to approve or reject'),
   required: z.number().int().min(1).default(1).describe('Distinct approvals needed'),
@@ -49,16 +34,16 @@ const ApprovalStepSchema = z.strictObject({
 
 const HelmDeploySchema = z.strictObject({
   chart: z.string().min(1).describe('Chart path (relative to the spec file), repo/chart, or oci:// reference'),
-  release: dnsLabel.describe('Helm release name'),
+  release: helmRelease.describe('Helm release name (at most 53 characters)'),
   namespace: dnsLabel.default('default'),
   timeout: duration.default('5m').describe('helm --timeout: how long --wait may take'),
   values: z.record(z.string(), z.unknown()).default({}).describe('Values passed to the chart'),
   valuesFiles: z.array(z.string()).default([]),
   imageValues: z
     .strictObject({
-      repository: z.string().default('image.repository'),
-      tag: z.string().default('image.tag'),
-      digest: z.string().optional(),
+      repository: valuesPath.default('image.repository'),
+      tag: valuesPath.default('image.tag'),
+      digest: valuesPath.optional(),
     })
     .default({ repository: 'image.repository', tag: 'image.tag' })
     .describe('Where in the values the built image goes (dotted paths)'),
@@ -69,7 +54,7 @@ const GitOpsDeploySchema = z.strictObject({
   repo: z.string().min(1).describe('Config repository URL or path'),
   branch: z.string().min(1).default('main'),
   valuesFile: z.string().min(1).describe('Values file inside the config repo'),
-  imageTagPath: z.string().min(1).default('image.tag').describe('Dotted path of the image tag in the values file'),
+  imageTagPath: valuesPath.default('image.tag').describe('Dotted path of the image tag in the values file'),
   promoteFrom: z
     .string()
     .min(1)
@@ -210,19 +195,25 @@ const PromoteSchema = z
   .strictObject({
     helm: z
       .strictObject({
-        release: z.string().min(1).optional().describe("The stable helm release; defaults to the deploy's release"),
+        release: helmRelease.optional().describe("The stable helm release; defaults to the deploy's release"),
         chart: z.string().min(1).optional().describe("Its chart; defaults to the deploy's chart"),
         imageValues: z
-          .strictObject({ repository: z.string().min(1), tag: z.string().min(1), digest: z.string().min(1).optional() })
+          .strictObject({ repository: valuesPath, tag: valuesPath, digest: valuesPath.optional() })
           .describe('Where the stable image goes in the values (dotted paths), e.g. stable.image.tag'),
       })
       .optional(),
     gitops: z
       .strictObject({
         valuesFile: z.string().min(1).optional().describe("Values file of the stable workload; defaults to the deploy's"),
-        imageTagPath: z.string().min(1).describe('Dotted path of the stable image tag, e.g. stable.image.tag'),
+        imageTagPath: valuesPath.describe('Dotted path of the stable image tag, e.g. stable.image.tag'),
       })
       .optional(),
+  })
+  .superRefine((promote, ctx) => {
+    const kinds = [promote.helm && 'helm', promote.gitops && 'gitops'].filter(Boolean);
+    if (kinds.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `needs exactly one of helm, gitops (found ${kinds.length ? kinds.join(', ') : 'none'})` });
+    }
   })
   .describe('Promote with the deployer: helm upgrades the stable release, GitOps commits the stable tag');
 
@@ -399,6 +390,7 @@ export const ReleaseSpecSchema = z
       if (seen.has(env.name)) ctx.addIssue({ code: 'custom', path: ['environments', i, 'name'], message: `duplicate environment '${env.name}'` });
       seen.add(env.name);
       if (env.canary) checkCanary(env, i, ctx);
+      if (env.checks) checkMetrics(env.checks.metrics, ['environments', i, 'checks', 'metrics'], ctx);
     });
     if (spec.image && spec.build) {
       spec.image.platforms.forEach((p, i) => {
@@ -436,17 +428,11 @@ type EnvironmentOut = z.output<typeof EnvironmentSchema>;
 function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx) {
   const canary = env.canary!;
   const base = ['environments', envIndex, 'canary'];
-  const names = new Set<string>();
-  canary.metrics.forEach((m, i) => {
-    if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: [...base, 'metrics', i, 'name'], message: `duplicate metric '${m.name}'` });
-    names.add(m.name);
-    if (parseDuration(m.interval) < 1000) {
-      ctx.addIssue({ code: 'custom', path: [...base, 'metrics', i, 'interval'], message: 'must be at least 1s' });
-    }
-  });
+  const names = checkMetrics(canary.metrics, [...base, 'metrics'], ctx);
   if (canary.scaling && !canary.workloads) {
     ctx.addIssue({ code: 'custom', path: [...base, 'scaling'], message: 'scaling needs canary.workloads (which Deployment to scale)' });
   }
+  checkPromotion(env, base, ctx);
   let lastWeight = 0;
   canary.steps.forEach((step, i) => {
     const path = [...base, 'steps', i];
@@ -479,6 +465,53 @@ function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx
       }
     }
   });
+}
+
+/** Metric names are unique and intervals at least 1s (canary metrics and post-deploy checks alike). Returns the names. */
+function checkMetrics(metrics: MetricSpec[], base: PropertyKey[], ctx: z.RefinementCtx): Set<string> {
+  const names = new Set<string>();
+  metrics.forEach((m, i) => {
+    if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: [...base, i, 'name'], message: `duplicate metric '${m.name}'` });
+    names.add(m.name);
+    if (parseDuration(m.interval) < 1000) {
+      ctx.addIssue({ code: 'custom', path: [...base, i, 'interval'], message: 'must be at least 1s' });
+    }
+  });
+  return names;
+}
+
+/** How the new version reaches the stable workload after the canary; without a way it would end at 0%. */
+function checkPromotion(env: EnvironmentOut, base: PropertyKey[], ctx: z.RefinementCtx) {
+  const canary = env.canary!;
+  if (!canary.workloads && !canary.promote) {
+    ctx.addIssue({
+      code: 'custom',
+      path: base,
+      message:
+        'a canary needs a way to promote: add canary.workloads (the stable Deployment takes the canary images) or canary.promote (helm or gitops updates the stable workload); without either, promotion returns all traffic to the old version and reports success',
+    });
+  }
+  if (canary.scaleDownAfterPromotion && !canary.workloads) {
+    ctx.addIssue({ code: 'custom', path: [...base, 'scaleDownAfterPromotion'], message: 'scaleDownAfterPromotion needs canary.workloads (which Deployment to scale down)' });
+  }
+  const promote = canary.promote;
+  if (!promote) return;
+  const deployKind = env.deploy.helm ? 'helm' : 'gitops';
+  if (!env.deploy.helm === !env.deploy.gitops) return; // deploy itself is invalid and says so
+  if (promote.helm && !env.deploy.helm) {
+    ctx.addIssue({ code: 'custom', path: [...base, 'promote', 'helm'], message: `promote.helm needs deploy.helm (this environment deploys with ${deployKind}; use promote.gitops)` });
+  }
+  if (promote.gitops && !env.deploy.gitops) {
+    ctx.addIssue({ code: 'custom', path: [...base, 'promote', 'gitops'], message: `promote.gitops needs deploy.gitops (this environment deploys with ${deployKind}; use promote.helm)` });
+  }
+  if (promote.gitops && env.deploy.gitops?.promoteFrom) {
+    const from = env.deploy.gitops.promoteFrom;
+    ctx.addIssue({
+      code: 'custom',
+      path: [...base, 'promote', 'gitops'],
+      message: `promote.gitops cannot be combined with deploy.gitops.promoteFrom: this environment's branch takes its content by merging '${from}', so a stable-tag commit of its own makes it diverge from '${from}' (the next promotion merge conflicts or carries it on); promote with canary.workloads, or deploy by editing the values file instead of promoteFrom`,
+    });
+  }
 }
 
 export type ReleaseSpec = z.output<typeof ReleaseSpecSchema>;

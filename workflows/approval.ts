@@ -1,7 +1,6 @@
 // Who may decide a pending approval gate. Pure: the update validators call it, and so do unit tests.
 import type { ApprovalRequest, PendingApproval } from './types.js';
-
-const IDENTITY = /^[A-Za-z0-9._@+-]{1,128}$/;
+import { IDENTITY } from '../spec/identity.js';
 
 /** Throws an Error (which rejects the update before it reaches history) when the decision is not allowed. */
 export function validateDecision(

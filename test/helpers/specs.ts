@@ -39,7 +39,9 @@ export function twoEnvSpec(opts: SpecOptions): ReleaseSpec {
     environments: [
       {
         name: 'staging',
-        deploy: { helm: { chart: './chart', release: opts.service, namespace: 'staging', timeout: '1m' } },
+        // A chart reference, not a local path: specs written to a file are loaded with loadSpecFile,
+        // which requires local charts to exist.
+        deploy: { helm: { chart: 'oci://registry.local/charts/app', release: opts.service, namespace: 'staging', timeout: '1m' } },
         ...opts.staging,
       },
       {
@@ -47,6 +49,8 @@ export function twoEnvSpec(opts: SpecOptions): ReleaseSpec {
         deploy: { gitops: { repo: 'https://git.example.com/ops/config.git', branch: 'prod', valuesFile: `${opts.service}/values.yaml` } },
         canary: {
           router: { istio: { virtualService: opts.service } },
+          // A canary needs a way to promote (workloads or promote); the stable Deployment takes the canary images.
+          workloads: { stable: opts.service, canary: `${opts.service}-canary` },
           steps: opts.canarySteps ?? [
             { setWeight: 10 },
             { pause: '1s' },

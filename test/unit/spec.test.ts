@@ -72,6 +72,7 @@ describe('valid specs', () => {
   test('pause forms normalise: "2m", {duration: 2m}, {}', () => {
     const spec = parseSpec(`${MINIMAL}    canary:
       router: { istio: { virtualService: payments } }
+      workloads: { stable: payments, canary: payments-canary }
       steps: [ { pause: 2m }, { pause: { duration: 1h30m } }, { pause: {} } ]
 `);
     assert.deepEqual(spec.environments[0].canary!.steps, [{ pause: { duration: '2m' } }, { pause: { duration: '1h30m' } }, { pause: {} }]);
@@ -119,6 +120,7 @@ describe('invalid specs name the field', () => {
 
   const canary = (steps: string, metrics = '') => `${MINIMAL}    canary:
       router: { istio: { virtualService: payments } }
+      workloads: { stable: payments, canary: payments-canary }
       steps: ${steps}
 ${metrics}`;
 
