@@ -38,6 +38,7 @@ async function main() {
         health: { deployment: 'web-canary' },
         canary: {
           router: { istio: { virtualService: 'web', namespace: ns, route: 'primary' } },
+          workloads: { stable: 'web', canary: 'web-canary' },
           steps: [{ setWeight: 20 }, { analysis: { metrics: ['error-rate'], background: true } }, { pause: '10m' }],
           metrics: [{ name: 'error-rate', prometheus: { query: errorRateQuery('canary'), address: prom.url }, thresholdRange: { max: 0.05 }, interval, failureLimit: 0 }],
         },

@@ -98,7 +98,7 @@ describe('release paths (mocked activities)', () => {
       undo: ['restoreTraffic@production', 'gitopsRevert@production'],
       stage: 'canary',
     },
-    { name: 'promotion', inject: (w) => w.fail('promoteCanary'), outcome: 'rolled-back', undo: ['restoreTraffic@production', 'gitopsRevert@production'], stage: 'promote' },
+    { name: 'promotion', inject: (w) => w.fail('promoteCanary'), outcome: 'rolled-back', undo: ['restoreImages@production', 'restoreTraffic@production', 'gitopsRevert@production'], stage: 'promote' },
     {
       name: 'production canary with rollback scope release',
       inject: (w) => w.fail('setTrafficWeight', 'VirtualService not found', { environment: 'production' }),
@@ -133,7 +133,7 @@ describe('release paths (mocked activities)', () => {
     const { final, status } = await release(world);
     assert.equal(final.outcome, 'failed');
     const undos = world.effects().filter((e) => /Rollback|Revert|restore/.test(e));
-    assert.deepEqual(undos, ['restoreTraffic@production', 'gitopsRevert@production'], 'non-retryable undo fails once, revert still runs');
+    assert.deepEqual(undos, ['restoreImages@production', 'restoreTraffic@production', 'gitopsRevert@production'], 'non-retryable undo fails once, revert still runs');
     const failed = status.compensation.find((r) => r.status === 'failed');
     assert.match(failed?.error ?? '', /API server unreachable/);
     assert.match(final.message ?? '', /1 compensation\(s\) FAILED/);
