@@ -92,17 +92,20 @@ export interface Settled {
 }
 
 /**
- * Waits while another helm works on the release (its last revision is pending-*), up to `budgetMs`:
- * helm itself gives up after its --timeout, so an operation still pending after timeout + a margin
- * is nobody's. Heartbeats every second and ends at once when the activity is cancelled.
+ * Waits while another helm works on the release (its last revision is pending-*), at most `budgetMs`
+ * per pending revision: helm gives up on an operation after its --timeout, so a revision still pending
+ * after timeout + a margin is nobody's. The clock restarts when a new revision becomes pending, because
+ * an --atomic upgrade that failed its wait goes on with a rollback revision that has a --timeout of its
+ * own. Heartbeats every second and ends at once when the activity is cancelled.
  */
 export async function settle(input: HelmTarget, budgetMs: number): Promise<Settled> {
-  const deadline = Date.now() + budgetMs;
+  let watching: { revision: number; deadline: number } | undefined;
   for (;;) {
     const h = await history(input);
     const last = h[h.length - 1];
     if (!last || !PENDING.test(last.status)) return { history: h };
-    if (Date.now() > deadline) return { history: h, stuck: last };
+    if (watching?.revision !== last.revision) watching = { revision: last.revision, deadline: Date.now() + budgetMs };
+    if (Date.now() > watching.deadline) return { history: h, stuck: last };
     await pause(1000, { waiting: `${releaseName(input)} revision ${last.revision} is ${last.status}: ${last.description}` });
   }
 }

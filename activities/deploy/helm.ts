@@ -100,7 +100,8 @@ async function upgrade(input: HelmInput | HelmPromoteInput, args: string[], valu
     const file = join(dir, 'values.json');
     writeFileSync(file, JSON.stringify(values));
     const all = [...args, '-f', file, '--labels', `${OPERATION_LABEL}=${operation}`, '-o', 'json'];
-    const out = await helm(all, what, parseDuration(input.helm.timeout) + 60_000);
+    // --atomic: the wait may take --timeout, then the rollback of a failed upgrade waits up to --timeout again.
+    const out = await helm(all, what, 2 * parseDuration(input.helm.timeout) + 60_000);
     return (JSON.parse(out) as { version: number }).version;
   } catch (err) {
     if (err instanceof CommandError) {
