@@ -1,12 +1,11 @@
 // The activity sets each worker role registers. Adapters that do not exist yet are loud stubs.
-import { ApplicationFailure } from '@temporalio/common';
 import type { DeployActivities, IntegrationActivities } from './types.js';
 
 export { createBuildActivities } from './build/index.js';
 import { createNotifier, notifySettingsFromEnv, type NotifySettings } from './notify/index.js';
 import { updateJira } from './jira.js';
 import { buildSettingsFromEnv, type BuildSettings } from './build/settings.js';
-import { helmCurrentRevision, helmDeploy, helmRollback } from './deploy/helm.js';
+import { helmCurrentRevision, helmDeploy, helmPromote, helmRollback } from './deploy/helm.js';
 import { gitopsRevert, gitopsUpdate } from './deploy/gitops.js';
 import { checkHealth } from './deploy/health.js';
 import { httpProbe } from './deploy/probe.js';
@@ -20,10 +19,7 @@ export function createDeployActivities(build: BuildSettings = buildSettingsFromE
     helmCurrentRevision,
     helmDeploy,
     helmRollback,
-    // TEMPORARY until the helm promotion lands (same change set).
-    helmPromote: async () => {
-      throw ApplicationFailure.nonRetryable('helmPromote is not built yet', 'NotImplemented');
-    },
+    helmPromote,
     gitopsUpdate: (input) => gitopsUpdate(input, git),
     gitopsRevert: (input) => gitopsRevert(input, git),
     checkHealth: (input) => checkHealth(input, git),

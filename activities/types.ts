@@ -251,7 +251,7 @@ export interface DeployActivities {
   /** helm upgrade --install --atomic; a repeat with the same chart and values makes no new revision. */
   helmDeploy(input: HelmInput): Promise<HelmRevision>;
   /** Check-then-act: does nothing when the target revision is already what is deployed. */
-  helmRollback(input: HelmRollbackInput): Promise<UndoResult | void>;
+  helmRollback(input: HelmRollbackInput): Promise<UndoResult>;
   /** Promotion: `helm upgrade --reuse-values` with the image; the same image again makes no new revision. */
   helmPromote(input: HelmPromoteInput): Promise<HelmRevision>;
   /** The commit carries Shipyard-Release and Shipyard-Attempt trailers; a repeat of the attempt finds it and does not commit again. */

@@ -1,87 +1,33 @@
 // The Helm deployer: `helm upgrade --install --atomic --cleanup-on-fail --wait` with the spec's values
-// and the built image, and the undo: `helm rollback <release> <previous>` (or uninstall).
-// Idempotent: an upgrade whose chart and values are already deployed makes no new revision, and a
-// rollback to what is already deployed does nothing. A helm left running by a killed worker keeps
-// going on its own; the retry waits for its pending operation to end before deciding anything.
+// and the built image; promotion (`helm upgrade --reuse-values` with the image); and the undo:
+// `helm rollback <release> <previous>` (or uninstall).
+// Idempotent: an upgrade whose chart and values are already deployed makes no new revision, a
+// promotion of the image already deployed makes none either, and a rollback to what is already
+// deployed does nothing. A helm left running by a killed worker keeps going on its own; the retry
+// waits for its pending operation to end before deciding anything. A helm this release killed itself
+// (abort during --wait) is nobody's: the interrupted rollback undoes it at once (helm-interrupt.ts).
 import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
-import { heartbeat } from '@temporalio/activity';
+import { log } from '@temporalio/activity';
 import { parse } from 'yaml';
 import semver from 'semver';
-import { run } from '../exec.js';
-import type { HelmInput, HelmRevision, HelmRollbackInput } from '../types.js';
+import { CommandError } from '../exec.js';
+import type { HelmInput, HelmPromoteInput, HelmRevision, HelmRollbackInput, ImageRef, UndoResult } from '../types.js';
 import { parseDuration } from '../../spec/duration.js';
+import {
+  PENDING, SETTLE_MARGIN_MS, baseArgs, deployedEntry, helm, history, manifest, releaseName, rollbackTo, settle, settleOrRecover, uninstall,
+  type HistoryEntry,
+} from './helm-cli.js';
+import { OPERATION_LABEL, interruptedBy, markInterrupted, newOperation } from './helm-interrupt.js';
 
-interface HistoryEntry {
-  revision: number;
-  status: string;
-  chart: string;
-  app_version: string;
-  description: string;
-}
-
-function baseArgs(input: { helm: { namespace: string; kubeContext?: string } }): string[] {
-  return ['--namespace', input.helm.namespace, ...(input.helm.kubeContext ? ['--kube-context', input.helm.kubeContext] : [])];
-}
-
-/** Runs helm; a failure becomes an ApplicationFailure that says what helm said, classified for retries. */
-async function helm(args: string[], what: string, timeoutMs?: number): Promise<string> {
-  const result = await run('helm', args, { heartbeatMs: 2000, timeoutMs });
-  if (result.code === 0) return result.stdout;
-  throw classify(what, `${result.stderr}\n${result.stdout}`.trim());
-}
-
-export function classify(what: string, output: string): Error {
-  const message = `${what}: ${output.split('\n').filter(Boolean).slice(-8).join('\n')}`;
-  if (/forbidden|unauthorized|Unauthorized|cannot (get|list|create|patch|update|delete) resource/i.test(output)) return ApplicationFailure.nonRetryable(message, 'Forbidden');
-  if (/connection refused|no such host|i\/o timeout|Kubernetes cluster unreachable|EOF$|TLS handshake timeout/i.test(output)) {
-    return ApplicationFailure.retryable(message, 'ClusterUnreachable');
-  }
-  if (/another operation \(install\/upgrade\/rollback\) is in progress/i.test(output)) return ApplicationFailure.retryable(message, 'HelmBusy');
-  if (/UPGRADE FAILED|INSTALLATION FAILED|timed out waiting|context deadline exceeded|release .* failed, and has been rolled back/i.test(output)) {
-    return ApplicationFailure.nonRetryable(message, 'HelmUpgradeFailed');
-  }
-  if (/not found|no such file|path .* not found|Chart.yaml file is missing|failed to download/i.test(output)) return ApplicationFailure.nonRetryable(message, 'ChartNotFound');
-  return ApplicationFailure.nonRetryable(message, 'HelmFailed');
-}
-
-export async function history(input: { helm: HelmInput['helm'] }): Promise<HistoryEntry[]> {
-  const out = await run('helm', ['history', input.helm.release, ...baseArgs(input), '--max', '50', '-o', 'json'], { heartbeatMs: 5000 });
-  if (out.code !== 0) {
-    if (/release: not found/.test(out.stderr)) return [];
-    throw classify(`helm history ${input.helm.release}`, out.stderr);
-  }
-  return (JSON.parse(out.stdout || '[]') as HistoryEntry[]).sort((a, b) => a.revision - b.revision);
-}
-
-const PENDING = /^pending-/;
-
-/** Waits while another helm (e.g. one orphaned by a killed worker) works on the release. */
-async function settle(input: { helm: HelmInput['helm'] }, budgetMs: number): Promise<HistoryEntry[]> {
-  const deadline = Date.now() + budgetMs;
-  for (;;) {
-    const h = await history(input);
-    const last = h[h.length - 1];
-    if (!last || !PENDING.test(last.status)) return h;
-    if (Date.now() > deadline) {
-      // Nobody finished it: undo the half-done operation the way --atomic would have.
-      const deployed = [...h].reverse().find((e) => e.status === 'deployed' || e.status === 'superseded');
-      if (deployed) await helm(['rollback', input.helm.release, String(deployed.revision), ...baseArgs(input), '--wait', '--timeout', input.helm.timeout], 'helm rollback of a stuck operation');
-      else await helm(['uninstall', input.helm.release, ...baseArgs(input), '--wait'], 'helm uninstall of a stuck install');
-      return history(input);
-    }
-    heartbeat({ waiting: `revision ${last.revision} is ${last.status}` });
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
+export { classify, history } from './helm-cli.js';
 
 export async function helmCurrentRevision(input: HelmInput): Promise<HelmRevision> {
-  const h = await settle(input, parseDuration(input.helm.timeout) + 30_000);
-  const deployed = [...h].reverse().find((e) => e.status === 'deployed');
-  return { release: input.helm.release, namespace: input.helm.namespace, revision: deployed?.revision ?? null };
+  const h = await settleOrRecover(input, parseDuration(input.helm.timeout));
+  return { release: input.helm.release, namespace: input.helm.namespace, revision: deployedEntry(h)?.revision ?? null };
 }
 
 /** Sets `value` at a dotted path, refusing to replace a scalar with an object. */
@@ -99,14 +45,21 @@ export function setPath(values: Record<string, unknown>, path: string, value: un
   node[keys[keys.length - 1]] = value;
 }
 
+function getPath(values: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, k) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined), values);
+}
+
+type ImagePaths = { repository: string; tag: string; digest?: string };
+
+/** The image's repository, tag (and digest) at the given value paths. */
+function imageEntries(paths: ImagePaths, image: ImageRef): [string, string][] {
+  return [[paths.repository, image.repository], [paths.tag, image.tag], ...(paths.digest ? [[paths.digest, image.digest] as [string, string]] : [])];
+}
+
 /** The values this release deploys: the spec's values plus the image. */
 export function desiredValues(input: HelmInput): Record<string, unknown> {
   const values = structuredClone(input.helm.values ?? {}) as Record<string, unknown>;
-  if (input.image) {
-    setPath(values, input.helm.imageValues.repository, input.image.repository);
-    setPath(values, input.helm.imageValues.tag, input.image.tag);
-    if (input.helm.imageValues.digest) setPath(values, input.helm.imageValues.digest, input.image.digest);
-  }
+  if (input.image) for (const [path, value] of imageEntries(input.helm.imageValues, input.image)) setPath(values, path, value);
   return values;
 }
 
@@ -135,12 +88,37 @@ async function prepareChart(chart: string): Promise<string | undefined> {
   return String(meta.version);
 }
 
+/**
+ * Runs one `helm upgrade` with `values` in a temporary values file and a fresh operation label; when
+ * the activity is cancelled (or the hard limit hits) and helm is killed, marks the pending revision it
+ * left as interrupted by this release. Returns the new revision.
+ */
+async function upgrade(input: HelmInput | HelmPromoteInput, args: string[], values: Record<string, unknown>, what: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'helm-values-'));
+  const operation = newOperation();
+  try {
+    const file = join(dir, 'values.json');
+    writeFileSync(file, JSON.stringify(values));
+    const all = [...args, '-f', file, '--labels', `${OPERATION_LABEL}=${operation}`, '-o', 'json'];
+    // --atomic: the wait may take --timeout, then the rollback of a failed upgrade waits up to --timeout again.
+    const out = await helm(all, what, 2 * parseDuration(input.helm.timeout) + 60_000);
+    return (JSON.parse(out) as { version: number }).version;
+  } catch (err) {
+    if (err instanceof CommandError) {
+      const marked = await markInterrupted(input, operation).catch((e: Error) => log.warn(`could not mark the interrupted helm operation: ${e.message}`));
+      if (typeof marked === 'number') log.info(`${releaseName(input)} revision ${marked} left pending by the killed helm: marked interrupted`);
+    }
+    throw err;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function helmDeploy(input: HelmInput): Promise<HelmRevision> {
   const { helm: spec } = input;
   const chartVersion = await prepareChart(spec.chart);
   const values = desiredValues(input);
-  const timeoutMs = parseDuration(spec.timeout);
-  const h = await settle(input, timeoutMs + 30_000);
+  const h = await settleOrRecover(input, parseDuration(spec.timeout));
   const last = h[h.length - 1];
   if (last?.status === 'deployed' && (!chartVersion || last.chart.endsWith(`-${chartVersion}`))) {
     // `helm get values` returns the user-supplied values: the values files merged with ours.
@@ -148,38 +126,80 @@ export async function helmDeploy(input: HelmInput): Promise<HelmRevision> {
     const supplied = spec.valuesFiles.reduce<Record<string, unknown>>((acc, f) => deepMerge(acc, (parse(readFileSync(f, 'utf8')) ?? {}) as Record<string, unknown>), {});
     if (isDeepStrictEqual(current, deepMerge(supplied, values))) return { release: spec.release, namespace: spec.namespace, revision: last.revision };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'helm-values-'));
-  try {
-    const file = join(dir, 'values.json');
-    writeFileSync(file, JSON.stringify(values));
-    const args = [
-      'upgrade', '--install', spec.release, spec.chart, ...baseArgs(input),
-      '--create-namespace', '--atomic', '--cleanup-on-fail', '--wait', '--timeout', spec.timeout,
-      ...spec.valuesFiles.flatMap((f) => ['-f', f]), '-f', file,
-      '--description', `shipyard ${input.releaseId}`, '-o', 'json',
-    ];
-    const out = await helm(args, `helm upgrade ${spec.release}`, timeoutMs + 60_000);
-    const release = JSON.parse(out) as { version: number };
-    return { release: spec.release, namespace: spec.namespace, revision: release.version };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const args = [
+    'upgrade', '--install', spec.release, spec.chart, ...baseArgs(input),
+    '--create-namespace', '--atomic', '--cleanup-on-fail', '--wait', '--timeout', spec.timeout,
+    ...spec.valuesFiles.flatMap((f) => ['-f', f]),
+    '--description', `shipyard ${input.releaseId}`,
+  ];
+  const revision = await upgrade(input, args, values, `helm upgrade ${spec.release}`);
+  return { release: spec.release, namespace: spec.namespace, revision };
 }
 
-export async function helmRollback(input: HelmRollbackInput): Promise<void> {
+/**
+ * Promotion: `helm upgrade --reuse-values` of an existing release with the image at `imageValues`.
+ * Check-then-act: when the deployed revision's values already hold the image, no new revision.
+ */
+export async function helmPromote(input: HelmPromoteInput): Promise<HelmRevision> {
   const { helm: spec } = input;
-  const h = await settle(input, parseDuration(spec.timeout) + 30_000);
-  if (h.length === 0) return; // nothing installed: nothing to undo
-  if (input.toRevision === null) {
-    await helm(['uninstall', spec.release, ...baseArgs(input), '--wait', '--timeout', spec.timeout], `helm uninstall ${spec.release}`);
-    return;
+  await prepareChart(spec.chart);
+  const h = await settleOrRecover(input, parseDuration(spec.timeout));
+  const deployed = deployedEntry(h);
+  if (!deployed) {
+    const why = h.length ? `has no deployed revision (last: ${h[h.length - 1].revision} ${h[h.length - 1].status})` : 'not found';
+    throw ApplicationFailure.nonRetryable(`helm release ${releaseName(input)} ${why}: promotion upgrades an existing release, it does not install one`, 'HelmReleaseNotFound');
   }
-  const deployed = [...h].reverse().find((e) => e.status === 'deployed');
-  if (deployed?.revision === input.toRevision) return;
-  if (deployed) {
+  const entries = imageEntries(input.imageValues, input.image);
+  const current = JSON.parse(await helm(['get', 'values', spec.release, ...baseArgs(input), '--revision', String(deployed.revision), '--all', '-o', 'json'], 'helm get values')) ?? {};
+  if (entries.every(([path, value]) => getPath(current, path) === value)) return { release: spec.release, namespace: spec.namespace, revision: deployed.revision };
+  const values: Record<string, unknown> = {};
+  for (const [path, value] of entries) setPath(values, path, value);
+  const args = [
+    'upgrade', spec.release, spec.chart, ...baseArgs(input), '--reuse-values',
+    '--atomic', '--cleanup-on-fail', '--wait', '--timeout', spec.timeout,
+    '--description', `shipyard ${input.releaseId} promote`,
+  ];
+  const revision = await upgrade(input, args, values, `helm upgrade ${spec.release} (promote ${input.image.tag})`);
+  return { release: spec.release, namespace: spec.namespace, revision };
+}
+
+/**
+ * The undo of helmDeploy/helmPromote: back to `toRevision`, or uninstall when it is null. Waits for a
+ * pending operation of someone else first (helm timeout + 30 s); a pending revision left by this
+ * release's own killed helm (`interrupted`) is rolled back at once. Says what it did, read back.
+ */
+export async function helmRollback(input: HelmRollbackInput): Promise<UndoResult> {
+  const { helm: spec, toRevision } = input;
+  const name = releaseName(input);
+  let h = await history(input);
+  let stuck: HistoryEntry | undefined;
+  const last = h[h.length - 1];
+  if (input.interrupted && last && PENDING.test(last.status) && (await interruptedBy(input, last.revision))) {
+    stuck = last; // this release killed the helm working on it: nobody will finish it
+  } else {
+    ({ history: h, stuck } = await settle(input, parseDuration(spec.timeout) + SETTLE_MARGIN_MS));
+  }
+  if (h.length === 0) {
+    return toRevision === null ? { result: 'unchanged', detail: `helm release ${name} is not installed` } : { result: 'skipped', detail: `helm release ${name} not found` };
+  }
+  const top = h[h.length - 1];
+  const leftover = stuck ? ` (revision ${stuck.revision} was left ${stuck.status})` : '';
+  if (toRevision === null) {
+    await uninstall(input, `helm uninstall ${spec.release}`);
+    const after = await history(input);
+    if (after.length) throw ApplicationFailure.retryable(`helm uninstall ${name} returned, but the release still has ${after.length} revision(s)`, 'HelmUninstallIncomplete');
+    return { result: 'undone', detail: `helm release ${name} uninstalled, was at revision ${top.revision} ${top.status}${leftover}` };
+  }
+  if (!stuck) {
+    // A pending revision is half applied whatever is still marked deployed, so these shortcuts only hold when nothing is pending.
+    const deployed = deployedEntry(h);
+    if (deployed?.revision === toRevision) return { result: 'unchanged', detail: `helm release ${name} already at revision ${toRevision}` };
     // --atomic (or an earlier attempt of this undo) may already have restored exactly that state.
-    const manifest = (rev: number) => helm(['get', 'manifest', spec.release, ...baseArgs(input), '--revision', String(rev)], 'helm get manifest');
-    if ((await manifest(deployed.revision)) === (await manifest(input.toRevision))) return;
+    if (deployed && (await manifest(input, deployed.revision)) === (await manifest(input, toRevision))) {
+      return { result: 'unchanged', detail: `helm release ${name} revision ${deployed.revision} already has revision ${toRevision}'s manifest` };
+    }
   }
-  await helm(['rollback', spec.release, String(input.toRevision), ...baseArgs(input), '--wait', '--timeout', spec.timeout], `helm rollback ${spec.release} ${input.toRevision}`);
+  await rollbackTo(input, toRevision, `helm rollback ${spec.release} ${toRevision}`);
+  const now = deployedEntry(await history(input));
+  return { result: 'undone', detail: `helm release ${name} rolled back to revision ${toRevision}${leftover}: revision ${now?.revision ?? '?'} deployed` };
 }

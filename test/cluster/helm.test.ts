@@ -1,6 +1,6 @@
 // The Helm deployer against a real API server (kube-apiserver + etcd + kwok fake nodes) with the real
 // helm binary: install, upgrade, idempotent re-run, --atomic rollback of a chart whose pods never get
-// ready, the compensating rollback, and bad input.
+// ready, the compensating rollback (and what it says it did), and bad input.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { helmCurrentRevision, helmDeploy, helmRollback } from '../../activities/deploy/helm.js';
-import type { HelmInput, HelmRevision } from '../../activities/types.js';
+import type { HelmInput, HelmRevision, UndoResult } from '../../activities/types.js';
 import { deploymentImage, helmHistory, helmSpec, helmValues, kubeconfig, namespace } from '../helpers/cluster.js';
 
 const ref = { releaseId: 'release/hello/all/abc1234', service: 'hello-api', version: 'v1', commit: 'abc1234', environment: 'staging' };
@@ -30,11 +30,11 @@ describe('helm deployer (real helm, real API server via kwok)', () => {
     assert.equal(again.revision, 2, 'same chart and values: no new revision');
     assert.deepEqual(helmHistory('hello', ns).map((h) => [h.revision, h.status]), [[1, 'superseded'], [2, 'deployed']]);
 
-    await run(helmRollback, { ...ref, helm: input.helm, toRevision: 1 });
+    assert.deepEqual(await run(helmRollback, { ...ref, helm: input.helm, toRevision: 1 }), { result: 'undone', detail: `helm release ${ns}/hello rolled back to revision 1: revision 3 deployed` });
     const h = helmHistory('hello', ns);
     assert.deepEqual(h.map((r) => [r.revision, r.status]), [[1, 'superseded'], [2, 'superseded'], [3, 'deployed']]);
     assert.equal(await deploymentImage(ns, 'hello'), 'registry.local/hello-api:v1');
-    await run(helmRollback, { ...ref, helm: input.helm, toRevision: 1 });
+    assert.deepEqual(await run(helmRollback, { ...ref, helm: input.helm, toRevision: 1 }), { result: 'unchanged', detail: `helm release ${ns}/hello revision 3 already has revision 1's manifest` });
     assert.equal(helmHistory('hello', ns).length, 3, 'rolling back to what is deployed is a no-op');
   });
 
@@ -55,7 +55,8 @@ describe('helm deployer (real helm, real API server via kwok)', () => {
     assert.equal(await deploymentImage(ns, 'hello'), 'registry.local/hello-api:v1');
     // The compensation the workflow pushed before the upgrade: already the state --atomic left, so no new revision.
     const before = h.length;
-    await run(helmRollback, { ...ref, helm: good.helm, toRevision: 1 });
+    const undo = await run<UndoResult>(helmRollback, { ...ref, helm: good.helm, toRevision: 1 });
+    assert.deepEqual(undo, { result: 'unchanged', detail: `helm release ${ns}/hello revision ${before} already has revision 1's manifest` });
     assert.equal(helmHistory('hello', ns).length, before);
   });
 
@@ -64,7 +65,7 @@ describe('helm deployer (real helm, real API server via kwok)', () => {
     const input: HelmInput = { ...ref, helm: helmSpec('hello', ns, { timeout: '5s', values: { nodeSelector: { pool: 'none' } } }), image: image('v1') };
     await assert.rejects(run(helmDeploy, input), /HelmUpgradeFailed|INSTALLATION FAILED|uninstalled|timed out|deadline/);
     assert.deepEqual(helmHistory('hello', ns), []);
-    await run(helmRollback, { ...ref, helm: input.helm, toRevision: null });
+    assert.deepEqual(await run(helmRollback, { ...ref, helm: input.helm, toRevision: null }), { result: 'unchanged', detail: `helm release ${ns}/hello is not installed` });
   });
 
   test('values from the spec and the image land where imageValues says', async () => {
