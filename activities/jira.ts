@@ -1,26 +1,20 @@
-// JIRA: find the issue keys in the commit messages of a release, comment the outcome on each and,
-// when it succeeded, move them through the configured transition (e.g. Done).
-// Idempotent by checking before acting: a comment carries a [shipyard:<release>:<outcome>] marker
-// and is not posted twice; an issue already in the target status is not transitioned again.
+// JIRA: comment the outcome of a release on its issues and, when it succeeded, move them through the
+// configured transition (e.g. Done). The issue keys come from the build worker (scanJiraIssues in
+// jira-scan.ts, as `input.issues`); only releases started by older code make this activity scan.
+// Idempotent per attempt by checking before acting: a comment carries a
+// [shipyard:<release>:<attempt>:<outcome>] marker and is not posted twice by the same attempt, while
+// a new attempt of the release (--retry-failed) comments its own outcome; an issue already in the
+// target status is not transitioned again.
 // 429 honours Retry-After (as the activity's next retry delay), 5xx retries, other 4xx fail with
 // the API's message. Credentials come from an environment variable; they never enter history.
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import got, { type Response } from 'got';
-import { SA } from '../workflows/search-attributes.js';
-import { checkout } from './build/source.js';
-import { gitFor } from './build/source.js';
 import type { BuildSettings } from './build/settings.js';
+import { scanJiraIssues } from './jira-scan.js';
 import { failForStatus } from './notify/http.js';
 import type { JiraInput } from './types.js';
 
-const ISSUE_KEY = /\b([A-Z][A-Z0-9_]{1,9}-\d{1,7})\b/g;
-
-export function issueKeys(messages: string[]): string[] {
-  const keys = new Set<string>();
-  for (const m of messages) for (const match of m.matchAll(ISSUE_KEY)) keys.add(match[1]);
-  return [...keys];
-}
+export { issueKeys } from './jira-scan.js';
 
 function authHeader(credentialsEnv: string): string {
   const value = process.env[credentialsEnv]?.trim();
@@ -52,35 +46,17 @@ async function call(method: 'GET' | 'POST', url: string, auth: string, json?: un
   return res.body ? JSON.parse(res.body) : {};
 }
 
-/** The commit of the last succeeded release of this service before this one, from visibility. */
-async function previousReleaseCommit(service: string, commit: string): Promise<string | undefined> {
-  let client;
-  try {
-    client = Context.current().client;
-  } catch {
-    return undefined;
-  }
-  const query = `${SA.service.name} = '${service}' AND ${SA.outcome.name} = 'succeeded' AND ${SA.commit.name} != '${commit}'`;
-  for await (const w of client.workflow.list({ query, pageSize: 1 })) return w.typedSearchAttributes.get(SA.commit);
-  return undefined;
-}
-
-/** Messages of the commits this release brings: since the previous successful release, at most 50. */
-export async function releaseMessages(input: JiraInput, settings: BuildSettings): Promise<string[]> {
-  const dir = await checkout(input.repo, input.commit, input.service, settings);
-  const git = gitFor(dir, settings);
-  const previous = await previousReleaseCommit(input.service, input.commit);
-  if (previous) await git.fetch(['--depth', '50', 'origin', input.commit]).catch(() => undefined);
-  const range = previous ? [`${previous}..${input.commit}`] : ['-n', '1', input.commit];
-  const out = await git.raw(['log', '--format=%B%x00', '-n', '50', ...range]).catch(() => git.raw(['log', '--format=%B%x00', '-n', '1', input.commit]));
-  return out.split('\0').map((m) => m.trim()).filter(Boolean);
+/** The comment marker: per attempt; releases of older code (no attempt) keep the marker they had. */
+export function jiraMarker(input: Pick<JiraInput, 'releaseId' | 'attempt' | 'outcome'>): string {
+  return input.attempt === undefined ? `[shipyard:${input.releaseId}:${input.outcome}]` : `[shipyard:${input.releaseId}:${input.attempt}:${input.outcome}]`;
 }
 
 export async function updateJira(input: JiraInput, settings: BuildSettings): Promise<{ issues: string[] }> {
   const auth = authHeader(input.jira.credentialsEnv);
   const base = input.jira.baseUrl.replace(/\/+$/, '');
-  const keys = input.jira.issueFromCommit ? issueKeys(await releaseMessages(input, settings)) : [];
-  const marker = `[shipyard:${input.releaseId}:${input.outcome}]`;
+  // Histories recorded before the scan moved to the build worker give no issues: scan here, as then.
+  const keys = input.issues ?? (await scanJiraIssues(input, settings)).issues;
+  const marker = jiraMarker(input);
   for (const key of keys) {
     const issue = `${base}/rest/api/2/issue/${encodeURIComponent(key)}`;
     const comments = await call('GET', `${issue}/comment?maxResults=100&orderBy=-created`, auth);

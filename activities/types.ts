@@ -257,7 +257,7 @@ export interface DeployActivities {
   /** The commit carries Shipyard-Release and Shipyard-Attempt trailers; a repeat of the attempt finds it and does not commit again. */
   gitopsUpdate(input: GitOpsInput): Promise<GitOpsCommit>;
   /** Reverts the commit carrying this attempt's trailers, once; nothing to revert is `unchanged`. */
-  gitopsRevert(input: GitOpsInput): Promise<UndoResult | void>;
+  gitopsRevert(input: GitOpsInput): Promise<UndoResult>;
   /** Read-only wait for the rollout to be ready. */
   checkHealth(input: HealthInput): Promise<HealthReport>;
   /** Read-only: the URL answers with the expected status. */

@@ -1,9 +1,11 @@
-// Build activities (task queue shipyard-build): test gate, cross-compile matrix, images.
+// Build activities (task queue shipyard-build): test gate, cross-compile matrix, images, and the
+// JIRA issue scan (it reads the source, which is here).
 import type { BuildActivities } from '../types.js';
 import { promoteImage, publishImage, type ImageTools } from './image.js';
 import { LocalArtifactStore, type ArtifactStore } from './artifact-store.js';
 import { buildTarget, runTestGate } from './go.js';
 import { buildSettingsFromEnv, type BuildSettings } from './settings.js';
+import { scanJiraIssues } from '../jira-scan.js';
 
 export function createBuildActivities(
   settings: BuildSettings = buildSettingsFromEnv(),
@@ -16,7 +18,6 @@ export function createBuildActivities(
     buildTarget: (input) => buildTarget(input, settings, store),
     publishImage: (input) => publishImage(input, settings, tools),
     promoteImage: (input) => promoteImage(input, settings, tools),
-    // TEMPORARY until the JIRA scan moves here (same change set).
-    scanJiraIssues: async () => ({ issues: [] }),
+    scanJiraIssues: (input) => scanJiraIssues(input, settings),
   };
 }

@@ -12,7 +12,7 @@ import { simpleGit } from 'simple-git';
 import { gitopsRevert, gitopsUpdate, setYamlScalar } from '../../activities/deploy/gitops.js';
 import { checkHealth } from '../../activities/deploy/health.js';
 import { kube } from '../../activities/kube.js';
-import type { GitOpsCommit, GitOpsInput, HealthReport } from '../../activities/types.js';
+import type { GitOpsCommit, GitOpsInput, HealthReport, UndoResult } from '../../activities/types.js';
 import { createRepo, type TestRepo } from '../helpers/git.js';
 import { namespace } from '../helpers/cluster.js';
 
@@ -72,10 +72,12 @@ describe('GitOps deployer (real git remotes)', () => {
     const i = input({ releaseId: 'release/hello-api/all/def5678', version: 'v1.2.0' });
     await run(gitopsUpdate, i);
     assert.notEqual(await remoteFile(config, 'main', 'hello-api/values.yaml'), before);
-    await run(gitopsRevert, i);
+    assert.equal((await run<UndoResult>(gitopsRevert, i)).result, 'undone');
     assert.equal(await remoteFile(config, 'main', 'hello-api/values.yaml'), before);
     const count = execFileSync('git', ['--git-dir', config.bare, 'rev-list', '--count', 'main'], { encoding: 'utf8' });
-    await run(gitopsRevert, i);
+    const again = await run<UndoResult>(gitopsRevert, i);
+    assert.equal(again.result, 'unchanged');
+    assert.match(again.detail, /already reverted/);
     assert.equal(execFileSync('git', ['--git-dir', config.bare, 'rev-list', '--count', 'main'], { encoding: 'utf8' }), count, 'a second revert does nothing');
     const log = execFileSync('git', ['--git-dir', config.bare, 'log', '-1', '--format=%B', 'main'], { encoding: 'utf8' });
     assert.match(log, /\[skip ci\]/);
@@ -109,7 +111,8 @@ describe('GitOps deployer (real git remotes)', () => {
     const parents = execFileSync('git', ['--git-dir', envs.bare, 'log', '-1', '--format=%P', 'prod'], { encoding: 'utf8' }).trim().split(' ');
     assert.equal(parents.length, 2, 'a merge commit');
     // Undo of a promotion reverts the merge.
-    await run(gitopsRevert, { ...base, version: 'v2', environment: 'prod', gitops: { ...base.gitops, branch: 'prod', promoteFrom: 'test' } });
+    const undo = await run<UndoResult>(gitopsRevert, { ...base, version: 'v2', environment: 'prod', gitops: { ...base.gitops, branch: 'prod', promoteFrom: 'test' } });
+    assert.equal(undo.result, 'undone');
     assert.equal(await remoteFile(envs, 'prod', 'app/values.yaml'), 'image:\n  tag: v1\n');
   });
 

@@ -1,20 +1,22 @@
 // JIRA through a release: a real HTTP listener answers as the JIRA REST API does (including its
-// error bodies and a 429 with Retry-After); the issue keys come from a real git repository's commit
-// messages. Deploy activities are MOCKED; the updateJira activity and Temporal's retries are real.
+// error bodies and a 429 with Retry-After; a MOCK of JIRA, none can run here); the issue keys come
+// from a real git repository's commit messages, scanned by the build worker's scanJiraIssues.
+// Deploy activities are MOCKED; the updateJira activity and Temporal's retries are real.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { updateJira, issueKeys } from '../../activities/jira.js';
+import { createBuildActivities } from '../../activities/build/index.js';
 import type { JiraInput } from '../../activities/types.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
 import { json, startEndpoint, type Endpoint, type Received } from '../helpers/fake-endpoints.js';
 import { createRepo, type TestRepo } from '../helpers/git.js';
 import { startRelease } from '../helpers/release.js';
 import { twoEnvSpec } from '../helpers/specs.js';
-import { connectClient, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
+import { connectClient, eventually, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 import { parseSpec } from '../../spec/load.js';
 import { stringify } from 'yaml';
 
@@ -89,7 +91,9 @@ describe('JIRA (real HTTP peer playing JIRA, real git)', () => {
     const { createIntegrationActivities } = await import('../../activities/index.js');
     const integration = createIntegrationActivities(undefined, settings());
     const queues = uniqueQueues();
-    await withWorkers(queues, { build: world.build(), deploy: { ...world.deploy(), updateJira: integration.updateJira } }, async () => {
+    // The real scan on the build worker (when the workflow asks it) and the real updateJira.
+    const build = { ...world.build(), scanJiraIssues: createBuildActivities(settings()).scanJiraIssues };
+    await withWorkers(queues, { build, deploy: { ...world.deploy(), updateJira: integration.updateJira } }, async () => {
       const { releaseId } = await startRelease(ctx.shipyard, queues, jiraSpec(uniqueName('jira')), { commit, version: 'v5.0.0' });
       const final = await ctx.shipyard.wait(releaseId, undefined, 200);
       assert.equal(final.outcome, 'succeeded');
@@ -101,7 +105,8 @@ describe('JIRA (real HTTP peer playing JIRA, real git)', () => {
       for (const key of ['PAY-123', 'PAY-124']) {
         const comments = issues.get(key)!.comments;
         assert.equal(comments.length, 1, `${key} has exactly one comment`);
-        assert.match(comments[0].body, new RegExp(`Release v5.0.0 of .*: succeeded\\. Commit ${commit.slice(0, 12)}\\. \\[shipyard:${releaseId.replace(/[/+]/g, '\\$&')}:succeeded\\]`));
+        // The marker names the attempt when the workflow passes one (releases of older code: none).
+        assert.match(comments[0].body, new RegExp(`Release v5.0.0 of .*: succeeded\\. Commit ${commit.slice(0, 12)}\\. \\[shipyard:${releaseId.replace(/[/+]/g, '\\$&')}(:[^:\\]]+)?:succeeded\\]`));
       }
       assert.equal(issues.get('PAY-123')!.status, 'Done');
       assert.equal(jira.received.filter((r) => r.method === 'POST' && r.path === '/rest/api/2/issue/PAY-124/transitions').length, 0, 'already Done: not transitioned again');
@@ -129,5 +134,64 @@ describe('JIRA (real HTTP peer playing JIRA, real git)', () => {
     });
     const missing = { ...input, jira: { ...input.jira, credentialsEnv: 'T_JIRA_UNSET' } };
     await assert.rejects(new MockActivityEnvironment().run(updateJira, missing, settings()), /T_JIRA_UNSET is not set on the deploy worker/);
+  });
+
+  test('scanJiraIssues (build worker): the keys of the commits since the last successful release, read from real git and visibility', async () => {
+    const source = await createRepo(null);
+    const released = await source.commit('OLD-1 shipped last time', { 'a.txt': '1\n' });
+    const service = uniqueName('scan');
+    // A succeeded release of this service at `released`, through the workflow (deploy MOCKED).
+    const queues = uniqueQueues();
+    const world = new FakeWorld();
+    await withWorkers(queues, { build: world.build(), deploy: world.deploy() }, async () => {
+      const base = twoEnvSpec({ service, withBuild: false, notify: [] });
+      const spec = parseSpec(stringify({ ...base, source: { repo: source.url }, environments: [base.environments[0]] }));
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { commit: released, version: 'v1.0.0' });
+      assert.equal((await ctx.shipyard.wait(releaseId, undefined, 200)).outcome, 'succeeded');
+    });
+    await source.commit('OPS-7 first change', { 'a.txt': '2\n' });
+    const head = await source.commit('OPS-8 second change', { 'a.txt': '3\n' });
+    const scan = { releaseId: 'release/x', attempt: 'run-1', service, version: 'v1.1.0', commit: head, repo: source.url, jira: { baseUrl: jira.url, issueFromCommit: true, credentialsEnv: 'T_JIRA_CREDS' } };
+    const build = createBuildActivities(settings());
+    const scanIn = (env: MockActivityEnvironment, i: typeof scan) => env.run(build.scanJiraIssues, i) as Promise<{ issues: string[] }>;
+    // The worker's client finds the previous release in visibility (which may lag a moment).
+    const found = await eventually(async () => {
+      const r = await scanIn(new MockActivityEnvironment(undefined, { client: ctx.client }), scan);
+      return r.issues.length === 2 ? r : undefined;
+    }, 20_000, 'the scan to see the previous release');
+    assert.deepEqual(found.issues, ['OPS-8', 'OPS-7'], 'OLD-1 was in the previous release');
+    // Without a previous release (no client): the release commit only.
+    assert.deepEqual((await scanIn(new MockActivityEnvironment(), scan)).issues, ['OPS-8']);
+    assert.deepEqual((await scanIn(new MockActivityEnvironment(), { ...scan, commit: released })).issues, ['OLD-1']);
+    assert.deepEqual((await scanIn(new MockActivityEnvironment(), { ...scan, jira: { ...scan.jira, issueFromCommit: false } })).issues, []);
+  });
+
+  test('updateJira with the issues given does no git work: a source repository that does not exist is never read', async () => {
+    issues.set('PAY-123', { comments: [], status: 'In Review' });
+    const s = settings();
+    const input: JiraInput = { releaseId: 'release/y/all/def', attempt: 'run-1', service: 'y', version: 'v2', commit, repo: 'file:///nonexistent/source.git', issues: ['PAY-123'], outcome: 'succeeded', jira: { baseUrl: jira.url, issueFromCommit: true, transition: 'Done', credentialsEnv: 'T_JIRA_CREDS' } };
+    assert.deepEqual(await new MockActivityEnvironment().run(updateJira, input, s), { issues: ['PAY-123'] });
+    assert.equal(issues.get('PAY-123')!.comments.length, 1);
+    assert.equal(issues.get('PAY-123')!.status, 'Done');
+    assert.equal(existsSync(s.workDir), false, 'no checkout was made');
+    // The same input without issues (a release of older code) scans, and the missing repository fails.
+    await assert.rejects(new MockActivityEnvironment().run(updateJira, { ...input, issues: undefined }, s), (e: { type?: string }) => e.type === 'SourceUnavailable');
+  });
+
+  test('the comment marker is per attempt: a repeat of the attempt comments once, a new attempt (--retry-failed) comments again', async () => {
+    issues.set('PAY-123', { comments: [], status: 'Done' });
+    const base: JiraInput = { releaseId: 'release/z/all/abc', service: 'z', version: 'v3', commit, repo: repo.url, issues: ['PAY-123'], outcome: 'failed', jira: { baseUrl: jira.url, issueFromCommit: true, credentialsEnv: 'T_JIRA_CREDS' } };
+    const env = new MockActivityEnvironment();
+    await env.run(updateJira, { ...base, attempt: 'run-1' }, settings());
+    await env.run(updateJira, { ...base, attempt: 'run-1' }, settings());
+    assert.deepEqual(issues.get('PAY-123')!.comments.map((c) => c.body.replace(/^.*(\[shipyard:.*\])$/, '$1')), ['[shipyard:release/z/all/abc:run-1:failed]']);
+    await env.run(updateJira, { ...base, attempt: 'run-2' }, settings());
+    await env.run(updateJira, { ...base, attempt: 'run-2' }, settings());
+    // A release of older code (no attempt) keeps its marker; it is not an attempt's.
+    await env.run(updateJira, base, settings());
+    assert.deepEqual(
+      issues.get('PAY-123')!.comments.map((c) => c.body.replace(/^.*(\[shipyard:.*\])$/, '$1')),
+      ['[shipyard:release/z/all/abc:run-1:failed]', '[shipyard:release/z/all/abc:run-2:failed]', '[shipyard:release/z/all/abc:failed]'],
+    );
   });
 });
