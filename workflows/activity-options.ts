@@ -18,18 +18,17 @@ export interface ActivityQueues {
 
 export const HEARTBEAT_TIMEOUT = '15s';
 const MARGIN_MS = 60_000;
-/** helm waits up to this for an operation left pending by someone else before deciding (activities/deploy/helm.ts). */
-const HELM_SETTLE_EXTRA_MS = 30_000;
-
 /**
- * The one place activity budgets are computed (milliseconds).
- *  - helm: settle (wait for a pending operation: timeout + 30 s) + the operation (timeout) + margin
- *  - change: the operation (a rollout wait of `timeout`) + margin; 10 minutes when it has none
- *  - health: the wait (`timeout`) + margin
+ * The one place activity budgets are computed (milliseconds), T being the operation's own timeout.
+ *  - helm: settle (someone else's pending operation: up to 2T + 30 s when an --atomic upgrade rolls
+ *    back) + recovery of a stuck revision (T) + the operation (an --atomic upgrade: up to 2T) + a
+ *    2-minute margin = 5T + 2 m for every helm activity (activities/deploy/helm-cli.ts)
+ *  - change: the operation (a rollout wait of T) + margin; 10 minutes when it has none
+ *  - health: the wait (T) + margin
  */
 export function activityBudget(kind: 'helm' | 'change' | 'health', timeout?: string): number {
   const op = timeout ? parseDuration(timeout) : 0;
-  if (kind === 'helm') return op + HELM_SETTLE_EXTRA_MS + op + MARGIN_MS;
+  if (kind === 'helm') return 5 * op + 2 * MARGIN_MS;
   if (kind === 'health') return op + MARGIN_MS;
   return timeout ? op + MARGIN_MS : 10 * 60_000;
 }
