@@ -11,6 +11,7 @@ import { checkHealth } from './deploy/health.js';
 import { httpProbe } from './deploy/probe.js';
 import { createTrafficActivities } from './traffic/index.js';
 import { PrometheusProvider } from './metrics/prometheus.js';
+import { measureSeries } from './metrics/series.js';
 
 export function createDeployActivities(build: BuildSettings = buildSettingsFromEnv()): DeployActivities {
   const git = { askpass: build.askpass };
@@ -26,6 +27,7 @@ export function createDeployActivities(build: BuildSettings = buildSettingsFromE
     httpProbe,
     ...createTrafficActivities(),
     measureMetric: async (input) => ({ value: await prometheus.measure(input.metric) }),
+    measureSeries: (input) => measureSeries(input, prometheus),
   };
 }
 

@@ -240,6 +240,34 @@ export interface MeasureInput extends ReleaseRef {
   metric: MetricSpec;
 }
 
+/** A metric's running totals (MetricTally), carried between measurement series. */
+export interface TallyState {
+  failures: number;
+  consecutiveErrors: number;
+  measurements: number;
+}
+
+/** Up to `rounds` measurements of one metric at its interval, in one heartbeating activity. */
+export interface MeasureSeriesInput extends ReleaseRef {
+  metric: MetricSpec;
+  rounds: number;
+  tally: TallyState;
+}
+
+export interface SeriesMeasurement {
+  at: string;
+  value: number | null;
+  phase: 'successful' | 'failed' | 'inconclusive' | 'error';
+  message?: string;
+}
+
+export interface MeasureSeriesResult {
+  measurements: SeriesMeasurement[];
+  tally: TallyState;
+  /** Set when the metric failed the analysis (the series stopped at that measurement). */
+  verdict?: string;
+}
+
 /** One sample; `value: null` means the query returned no data (inconclusive). */
 export interface Measurement {
   value: number | null;
@@ -284,6 +312,8 @@ export interface DeployActivities {
   clearFault(input: TrafficInput): Promise<UndoResult>;
   /** Read-only. */
   measureMetric(input: MeasureInput): Promise<Measurement>;
+  /** Read-only: a series of measurements (background analyses); stops at the first verdict, heartbeats, honours cancellation. */
+  measureSeries(input: MeasureSeriesInput): Promise<MeasureSeriesResult>;
 }
 
 // ---- integrations (task queue shipyard-deploy) ----

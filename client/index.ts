@@ -58,6 +58,8 @@ export interface StartReleaseOptions {
   taskQueues?: { orchestrator?: string; build?: string; deploy?: string };
   /** How often an environment lease checks that its holder still runs (default 30s). */
   leaseCheckInterval?: string;
+  /** Background analyses continue as new at this many history events per run (default 4,000). */
+  analysisHistoryBudget?: number;
 }
 
 export interface StartedRelease {
@@ -164,6 +166,7 @@ export class ShipyardClient {
       trigger: opts.trigger,
       taskQueues: queues.build || queues.deploy ? { build: queues.build, deploy: queues.deploy } : undefined,
       leaseCheckInterval: opts.leaseCheckInterval,
+      analysisHistoryBudget: opts.analysisHistoryBudget,
     };
     try {
       const handle = await this.client.workflow.start('releaseWorkflow', {

@@ -49,6 +49,8 @@ export interface ReleaseInput {
   leaseCheckInterval?: string;
   /** Background analyses report to the release after this many measurements (default 50). */
   analysisReportEvery?: number;
+  /** Background analyses continue as new at this many events per run (default 4,000). */
+  analysisHistoryBudget?: number;
 }
 
 export interface StageRecord {

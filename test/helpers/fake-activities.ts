@@ -2,6 +2,7 @@
 // in-memory model of the outside world that records every call. Adapter tests use the real tools.
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
+import { parseDuration } from '../../spec/duration.js';
 import type {
   BuildActivities,
   DeployActivities,
@@ -57,7 +58,7 @@ export class FakeWorld {
 
   /** The calls that are not reads, notifications or measurements: the side effects, in order. */
   effects(): string[] {
-    const reads = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'notify', 'checkHealth', 'updateJira', 'readImages', 'httpProbe']);
+    const reads = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'measureSeries', 'notify', 'checkHealth', 'updateJira', 'readImages', 'httpProbe']);
     return this.names((c) => !reads.has(c.name));
   }
 
@@ -205,6 +206,27 @@ export class FakeWorld {
         const value = values[Math.min(n, values.length - 1)];
         if (value === 'error') throw ApplicationFailure.retryable('prometheus: connection refused (injected)', 'MetricQueryError');
         return { value };
+      },
+      measureSeries: async (i) => {
+        await this.enter('measureSeries', i.environment, i.metric.name);
+        const { MetricTally, judge } = await import('../../spec/judge.js');
+        const tally = Object.assign(new MetricTally(i.metric), i.tally);
+        const values = this.metricValues.get(i.metric.name) ?? [0];
+        const measurements = [];
+        for (let k = 0; k < i.rounds; k++) {
+          const n = this.metricCursor.get(i.metric.name) ?? 0;
+          this.metricCursor.set(i.metric.name, n + 1);
+          const v = values[Math.min(n, values.length - 1)];
+          const value = v === 'error' ? null : v;
+          const phase = v === 'error' ? ('error' as const) : judge(i.metric, value);
+          measurements.push({ at: new Date().toISOString(), value, phase, message: v === 'error' ? 'prometheus: connection refused (injected)' : undefined });
+          const verdict = tally.record(phase);
+          const state = { failures: tally.failures, consecutiveErrors: tally.consecutiveErrors, measurements: tally.measurements };
+          if (verdict) return { measurements, tally: state, verdict };
+          Context.current().heartbeat();
+          if (k < i.rounds - 1) await Context.current().sleep(Math.min(1000, parseDuration(i.metric.interval)));
+        }
+        return { measurements, tally: { failures: tally.failures, consecutiveErrors: tally.consecutiveErrors, measurements: tally.measurements } };
       },
       notify: async (i) => {
         await this.enter('notify', i.environment, i.event);

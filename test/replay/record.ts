@@ -20,7 +20,9 @@ interface Scenario {
   name: string;
   world: () => FakeWorld;
   spec: () => ReleaseSpec;
-  drive?: (shipyard: ShipyardClient, id: string) => Promise<void>;
+  drive?: (shipyard: ShipyardClient, id: string, blocker?: string) => Promise<void>;
+  /** Start a release of the same spec first (another commit) that holds the environment's lease. */
+  blocker?: boolean;
 }
 
 const canaryWithApproval = [{ setWeight: 10 }, { pause: '1s' }, { analysis: { metrics: ['error-rate'] } }, { setWeight: 50 }, { approval: {} }, { setWeight: 100 }];
@@ -97,6 +99,29 @@ const scenarios: Scenario[] = [
       }),
   },
   {
+    name: 'background-analysis-passes',
+    world: () => new FakeWorld(),
+    spec: () =>
+      twoEnvSpec({
+        service: 'replay-bgok',
+        withBuild: false,
+        canarySteps: [{ setWeight: 10 }, { analysis: { metrics: ['error-rate'], background: true } }, { pause: '3s' }, { setWeight: 100 }],
+        metrics: [{ name: 'error-rate', prometheus: { query: 'q' }, thresholdRange: { max: 0.01 }, interval: '1s' }],
+      }),
+  },
+  {
+    name: 'queued-behind-another-release',
+    world: () => new FakeWorld(),
+    blocker: true,
+    spec: () => twoEnvSpec({ service: 'replay-queue', withBuild: false, canarySteps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 100 }] }),
+    drive: async (s, id, blocker) => {
+      await waitForStatus(s, id, (st) => st.stages.at(-1)?.stage === 'queued', 'queued');
+      await s.abort(blocker!, 'erin', 'make way');
+      await waitForStatus(s, id, (st) => st.canary?.description === 'pause until resumed', 'pause step');
+      await s.resume(id, 'frank');
+    },
+  },
+  {
     name: 'compensation-failure',
     world: () => new FakeWorld().fail('promoteCanary').fail('restoreTraffic', 'unreachable'),
     spec: () => twoEnvSpec({ service: 'replay-compfail', withBuild: false, rollbackScope: 'release' }),
@@ -111,8 +136,13 @@ async function main() {
       const world = sc.world();
       const queues = uniqueQueues('replay');
       await withWorkers(queues, world.activities(), async () => {
+        let blocker: string | undefined;
+        if (sc.blocker) {
+          blocker = (await startRelease(ctx.shipyard, queues, sc.spec(), { commit: 'fedcba9876543210fedcba9876543210fedcba98', environments: ['production'] })).releaseId;
+          await waitForStatus(ctx.shipyard, blocker, (st) => st.canary?.description === 'pause until resumed', 'blocker holds the lease');
+        }
         const { releaseId } = await startRelease(ctx.shipyard, queues, sc.spec(), { commit: '0123456789abcdef0123456789abcdef01234567' });
-        await sc.drive?.(ctx.shipyard, releaseId);
+        await sc.drive?.(ctx.shipyard, releaseId, blocker);
         const final = await ctx.shipyard.wait(releaseId, undefined, 200);
         const history = await ctx.client.workflow.getHandle(releaseId).fetchHistory();
         // Older recordings stay: they guard the code paths patched() keeps for them.

@@ -26,13 +26,19 @@ describe('replay of committed histories', () => {
   });
 
   test('both sides of each patched() change are covered by a history', () => {
-    const withPatch = (f: string) =>
+    const withPatch = (patch: string) => (f: string) =>
       load(f).events!.some((e) => {
         const payload = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0];
-        return payload ? JSON.stringify(defaultPayloadConverter.fromPayload(payload as never)).includes('notification-grace-v1') : false;
+        return payload ? JSON.stringify(defaultPayloadConverter.fromPayload(payload as never)).includes(patch) : false;
       });
-    assert.ok(files.some(withPatch), 'a history recorded with the notification grace patch');
-    assert.ok(files.some((f) => !withPatch(f)), 'a history recorded before it');
+    for (const patch of ['notification-grace-v1', 'release-v2']) {
+      assert.ok(files.some(withPatch(patch)), `a history recorded with the ${patch} patch`);
+      assert.ok(files.some((f) => !withPatch(patch)(f)), `a history recorded before ${patch}`);
+    }
+    const v2 = files.filter(withPatch('release-v2'));
+    for (const name of ['happy-two-environments-canary', 'rolled-back-analysis-failure', 'aborted-mid-canary', 'background-analysis-passes', 'queued-behind-another-release']) {
+      assert.ok(v2.some((f) => f.startsWith(name)), `${name} recorded on release-v2`);
+    }
   });
 
   test('every history replays without nondeterminism', async () => {

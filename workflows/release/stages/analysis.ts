@@ -71,7 +71,7 @@ export async function startBackgroundAnalysis(r: ReleaseState, environment: stri
   // release itself ends first, the parent-close policy terminates it.
   const child = await startChild<typeof analysisWorkflow>('analysisWorkflow', {
     workflowId,
-    args: [{ parent: { workflowId: r.status.releaseId, runId: r.runId }, ref: r.ref(environment), environment, label, metrics, deployQueue: r.input.taskQueues?.deploy, reportEvery: r.input.analysisReportEvery }],
+    args: [{ parent: { workflowId: r.status.releaseId, runId: r.runId }, ref: r.ref(environment), environment, label, metrics, deployQueue: r.input.taskQueues?.deploy, reportEvery: r.input.analysisReportEvery, historyBudget: r.input.analysisHistoryBudget }],
     cancellationType: ChildWorkflowCancellationType.ABANDON,
   });
   const done = child.result().then(
