@@ -27,6 +27,7 @@ import {
   TASK_QUEUES,
 } from '../workflows/messages.js';
 import { SA } from '../workflows/search-attributes.js';
+import { validateVersion } from '../spec/version.js';
 import { freezeBookQuery } from '../workflows/freeze.js';
 import type {
   ApprovalReply,
@@ -156,7 +157,11 @@ export class ShipyardClient {
     const id = opts.buildOnly ? releaseId(opts.spec.service, ['build'], opts.commit) : releaseId(opts.spec.service, opts.environments?.length ? environments : [], opts.commit);
     const queues = { ...this.taskQueues, ...opts.taskQueues };
     const version = opts.version ?? opts.commit.slice(0, 12);
-    if (!KEYWORD.test(version)) throw new ShipyardUsageError(`version '${version}' has characters a tag cannot hold`);
+    try {
+      validateVersion(version);
+    } catch (err) {
+      throw new ShipyardUsageError((err as Error).message);
+    }
     const input: ReleaseInput = {
       spec: opts.spec,
       commit: opts.commit,

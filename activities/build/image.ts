@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { CommandError, runChecked } from '../exec.js';
+import { imageTagFor } from '../../spec/version.js';
 import type { ImageRef, PromoteImageInput, PublishImageInput } from '../types.js';
 import type { BuildSettings } from './settings.js';
 
@@ -55,7 +56,7 @@ export async function publishImage(input: PublishImageInput, settings: BuildSett
   if (!/^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+$/.test(repository)) {
     throw ApplicationFailure.nonRetryable(`image repository '${repository}' is not registry/path`, 'InvalidSpec');
   }
-  const tag = input.version;
+  const tag = tagOf(input.version);
   const manifests: string[] = [];
   for (const platform of input.platforms) {
     const artifact = input.artifacts.find((a) => a.target === platform);
@@ -113,4 +114,13 @@ export async function promoteImage(input: PromoteImageInput, settings: BuildSett
     throw ApplicationFailure.nonRetryable(`promotion changed the digest: ${target} is ${copied}, source ${input.image.digest}`, 'DigestMismatch');
   }
   return { ...input.image, repository: input.repository };
+}
+
+/** The image tag of a release version (spec/version.ts); a version no tag can hold fails for good. */
+function tagOf(version: string): string {
+  try {
+    return imageTagFor(version);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidVersion');
+  }
 }

@@ -14,6 +14,7 @@ import { join, normalize, isAbsolute } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { heartbeat } from '@temporalio/activity';
 import { isScalar, parseDocument } from 'yaml';
+import { imageTagFor } from '../../spec/version.js';
 import type { SimpleGit } from 'simple-git';
 import { gitFor, isCancelled, runGit } from '../build/source.js';
 import { redactText } from '../exec.js';
@@ -100,7 +101,7 @@ export async function gitopsUpdate(input: GitOpsInput, settings: GitOpsSettings 
   const key = releaseKey(input);
   const promotion = input.purpose === 'promote';
   const environment = input.environment ?? 'all';
-  const tag = input.image?.tag ?? input.version;
+  const tag = input.image?.tag ?? imageTagFor(input.version);
   const result = (commit: string | null, previousTag: string | null): GitOpsCommit => ({ repo: gitops.repo, branch: gitops.branch, commit, previousTag });
   return withRetries('gitops update', async () => {
     const { git, dir, cleanup } = await clone(input, settings);
