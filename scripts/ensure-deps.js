@@ -11,11 +11,13 @@ const lock = `${root}package-lock.json`;
 const stamp = `${root}node_modules/.shipyard-lock-hash`;
 const hash = createHash('sha256').update(readFileSync(lock)).digest('hex');
 if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) process.exit(0);
-console.log('[shipyard] installing npm dependencies (npm install)...');
+// A fresh clone gets exactly the lockfile (npm ci); an existing tree is brought up to it (npm install).
+const command = existsSync(`${root}node_modules`) ? 'install' : 'ci';
+console.log(`[shipyard] installing npm dependencies (npm ${command})...`);
 const started = Date.now();
-const res = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+const res = spawnSync('npm', [command, '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
 if (res.status !== 0) {
-  console.error('[shipyard] npm ci failed');
+  console.error(`[shipyard] npm ${command} failed`);
   process.exit(res.status ?? 1);
 }
 writeFileSync(stamp, hash);

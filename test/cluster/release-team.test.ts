@@ -1,0 +1,152 @@
+// Releases meeting each other and being retried, with real helm, Istio objects on the real API server
+// (no Istio data plane: the stored VirtualService is asserted) and a real Prometheus:
+//   - two overlapping releases of one environment: the second waits; the first is rejected at 10%,
+//     and the second starts from the state before the first (helm manifest, traffic 100/0)
+//   - a rollback, then a retry of the same release ID: a new helm revision, notifications again
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stringify } from 'yaml';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createDeployActivities, createIntegrationActivities } from '../../activities/index.js';
+import { helmDeploy } from '../../activities/deploy/helm.js';
+import { kube } from '../../activities/kube.js';
+import { parseSpec } from '../../spec/load.js';
+import { CHART, helmHistory, helmValues, helmSpec, namespace } from '../helpers/cluster.js';
+import { startEndpoint, type Endpoint } from '../helpers/fake-endpoints.js';
+import { errorRateQuery, startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
+import { startRelease, waitForStatus } from '../helpers/release.js';
+import { connectClient, eventually, randomCommit, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
+
+let ctx: TemporalTestContext;
+let canaryApp: App;
+let prom: Prometheus;
+let hook: Endpoint;
+
+before(async () => {
+  ctx = await connectClient();
+  canaryApp = await startApp('canary');
+  prom = await startPrometheus([canaryApp.target]);
+  hook = await startEndpoint((_req, res) => void res.writeHead(200).end('{}'));
+  process.env.TEAM_WEBHOOK_URL = hook.url;
+  await eventually(async () => (await prom.query(errorRateQuery('canary'))) === 0, 30_000, 'canary error rate 0 in Prometheus');
+});
+after(async () => {
+  canaryApp.stop();
+  await prom.stop();
+  await hook.close();
+  await ctx.close();
+});
+
+const GROUP = { group: 'networking.istio.io', version: 'v1' };
+
+async function stage(): Promise<string> {
+  const ns = await namespace('team');
+  const env = new MockActivityEnvironment();
+  await env.run(helmDeploy, { releaseId: 'setup', service: 'web', version: 'v1', commit: 'c', helm: helmSpec('web', ns, { values: { track: 'stable' } }), image: { repository: 'registry.local/web', tag: 'v1', digest: '', platforms: [] } });
+  const custom = kube().custom;
+  await custom.createNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'destinationrules', body: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'web' }, spec: { host: 'web', subsets: [{ name: 'stable', labels: { version: 'stable' } }, { name: 'canary', labels: { version: 'canary' } }] } } });
+  await custom.createNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'virtualservices', body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'web' }, spec: { hosts: ['web'], http: [{ name: 'primary', route: [{ destination: { host: 'web', subset: 'stable' }, weight: 100 }] }] } } });
+  return ns;
+}
+
+async function weights(ns: string): Promise<[number, number]> {
+  const vs = (await kube().custom.getNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'virtualservices', name: 'web' })) as { spec: { http: { route: { destination: { subset: string }; weight?: number }[] }[] } };
+  const w = (s: string) => vs.spec.http[0].route.find((d) => d.destination.subset === s)?.weight ?? 0;
+  return [w('stable'), w('canary')];
+}
+
+function spec(service: string, ns: string, steps: unknown[]) {
+  return parseSpec(
+    stringify({
+      service,
+      source: { repo: 'https://git.example.com/web.git' },
+      environments: [
+        {
+          name: 'production',
+          deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '60s', values: { track: 'canary', replicaCount: 1 } } },
+          health: { deployment: 'web-canary', timeout: '60s' },
+          canary: {
+            router: { istio: { virtualService: 'web', namespace: ns, route: 'primary' } },
+            workloads: { stable: 'web', canary: 'web-canary' },
+            steps,
+            metrics: [{ name: 'error-rate', prometheus: { query: errorRateQuery('canary'), address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 2, failureLimit: 0 }],
+          },
+        },
+      ],
+      notify: [{ webhook: { urlEnv: 'TEAM_WEBHOOK_URL' }, on: ['started', 'waiting-approval', 'rolled-back', 'succeeded'] }],
+    }),
+  );
+}
+
+const real = () => ({ deploy: { ...createDeployActivities(), ...createIntegrationActivities() } });
+const imageTag = (ns: string, revision?: number) => helmValues('web-canary', ns, revision).image?.tag;
+
+describe('releases in a team, on the real cluster', () => {
+  test('two overlapping releases: the second waits; the first is rejected at 10%; the second starts from the state before the first', async () => {
+    await canaryApp.fault(0);
+    const ns = await stage();
+    const s = spec(uniqueName('team'), ns, [{ setWeight: 10 }, { approval: { approvers: ['alice'] } }, { setWeight: 100 }]);
+    const queues = uniqueQueues();
+    await withWorkers(queues, real(), async () => {
+      const a = await startRelease(ctx.shipyard, queues, s, { version: 'v2' });
+      await waitForStatus(ctx.shipyard, a.releaseId, (st) => st.approvals.pending !== null, 'A at 10%', 90_000);
+      assert.deepEqual(await weights(ns), [90, 10]);
+      const revisionsBefore = helmHistory('web-canary', ns).length;
+      const b = await startRelease(ctx.shipyard, queues, s, { version: 'v3', commit: randomCommit() });
+      await waitForStatus(ctx.shipyard, b.releaseId, (st) => st.stages.at(-1)?.stage === 'queued', 'B queued');
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(helmHistory('web-canary', ns).length, revisionsBefore, 'B deployed nothing while A held the environment');
+      assert.equal(imageTag(ns), 'v2');
+
+      await ctx.shipyard.reject(a.releaseId, { approver: 'alice', comment: 'no' });
+      assert.equal((await ctx.shipyard.wait(a.releaseId, undefined, 200)).outcome, 'rejected');
+      const atGate = await waitForStatus(ctx.shipyard, b.releaseId, (st) => st.approvals.pending !== null, 'B at 10%', 90_000);
+      // B's baselines are what A left after compensating: traffic 100/0, helm at the pre-A manifest.
+      assert.match(atGate.compensation.find((c) => /restore web traffic/.test(c.description))!.description, /stable 100 \/ canary 0/);
+      const bDeploy = atGate.deployments.find((d) => d.environment === 'production')!;
+      const baseline = bDeploy.detail.previousRevision as number;
+      assert.equal(helmValues('web-canary', ns, baseline).image?.tag, undefined, 'the baseline is the chart as installed before A (no release image)');
+      assert.equal(imageTag(ns), 'v3');
+      assert.deepEqual(await weights(ns), [90, 10]);
+
+      await ctx.shipyard.abort(b.releaseId, 'test');
+      const finalB = await ctx.shipyard.wait(b.releaseId, undefined, 200);
+      assert.equal(finalB.outcome, 'aborted');
+      assert.deepEqual(await weights(ns), [100, 0]);
+      assert.equal(imageTag(ns), undefined, 'helm back at the state before both');
+      assert.equal(finalB.status!.canary?.weight, 0, 'status reads the restored weight');
+    });
+  });
+
+  test('rollback, then retry of the same release: a new helm revision and notifications sent again', async () => {
+    const ns = await stage();
+    const s = spec(uniqueName('retry'), ns, [{ setWeight: 20 }, { analysis: { metrics: ['error-rate'] } }, { setWeight: 100 }]);
+    const queues = uniqueQueues();
+    const commit = randomCommit();
+    await withWorkers(queues, real(), async () => {
+      await canaryApp.fault(0.5);
+      await eventually(async () => ((await prom.query(errorRateQuery('canary'))) ?? 0) > 0.05, 30_000, 'breach visible');
+      const first = await startRelease(ctx.shipyard, queues, s, { version: 'v4', commit });
+      const f1 = await ctx.shipyard.wait(first.releaseId, undefined, 200);
+      assert.equal(f1.outcome, 'rolled-back', f1.message);
+      const afterRollback = helmHistory('web-canary', ns);
+      assert.equal(imageTag(ns), undefined);
+      const sentFirst = hook.received.filter((r) => JSON.stringify(r.body).includes(first.releaseId)).length;
+      assert.ok(sentFirst >= 2, 'started and rolled-back notified');
+
+      await canaryApp.fault(0);
+      await eventually(async () => (await prom.query(errorRateQuery('canary'))) === 0, 60_000, 'error rate back to 0');
+      const again = await ctx.shipyard.start({ spec: s, commit, version: 'v4', trigger: { kind: 'cli', by: 'carol' }, taskQueues: queues, retryFailed: true });
+      assert.ok(again.started);
+      const f2 = await ctx.shipyard.wait(again.releaseId, undefined, 200);
+      assert.equal(f2.outcome, 'succeeded', f2.message);
+      assert.notEqual(f2.status!.attempt, f1.status!.attempt);
+      const history = helmHistory('web-canary', ns);
+      assert.ok(history.length > afterRollback.length, 'the retry made a new helm revision');
+      assert.equal(imageTag(ns), 'v4');
+      const sentAll = hook.received.filter((r) => JSON.stringify(r.body).includes(first.releaseId)).length;
+      assert.ok(sentAll >= sentFirst + 2, `the retry notified again (${sentFirst} -> ${sentAll})`);
+      assert.deepEqual(await weights(ns), [100, 0]);
+    });
+  });
+});
