@@ -361,34 +361,45 @@ export class ShipyardClient {
       signal: freezeSignal,
       signalArgs: [{ by, reason, service }],
     });
-    await this.untilBook((b) => (service ? b.services[service]?.by === by : b.line?.by === by && b.line?.reason === reason));
-    return this.signalLegacy(service, (h) => h.signal(freezeSignal, { by, reason }));
+    const book = await this.untilBook((b) => (service ? b.services[service]?.by === by : b.line?.by === by && b.line?.reason === reason));
+    const legacy = await this.signalLegacy(service, (h) => h.signal(freezeSignal, { by, reason }));
+    return [...subscribersOf(book, service), ...legacy];
   }
 
   /** Waits (up to 10 s) until the freeze workflow has recorded the change (a query: strongly consistent). */
-  private async untilBook(done: (b: { line: FreezeState | null; services: Record<string, FreezeState> }) => boolean): Promise<void> {
+  private async untilBook(done: (b: FreezeBookView) => boolean): Promise<FreezeBookView> {
     const deadline = Date.now() + 10_000;
-    const handle = this.client.workflow.getHandle(freezeWorkflowId(this.taskQueues.orchestrator));
     while (Date.now() < deadline) {
-      const book = await handle.query(freezeBookQuery);
-      if (done(book)) {
+      const book = await this.freezeBook();
+      if (book && done(book)) {
         this.freezeCache = { at: Date.now(), state: book.line };
-        return;
+        return book;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error('the freeze workflow did not record the change within 10 s (is an orchestrator worker running?)');
   }
 
+  /** The freeze workflow's state and subscribers (null when there is none). */
+  async freezeBook(): Promise<FreezeBookView | null> {
+    try {
+      return await this.client.workflow.getHandle(freezeWorkflowId(this.taskQueues.orchestrator)).query(freezeBookQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  /** Lifts the freeze; returns the running releases it applied to (they go on). */
   async unfreeze(by: string, service?: string): Promise<string[]> {
     this.freezeCache = undefined;
-    try {
+    const before = await this.freezeBook();
+    if (before) {
       await this.client.workflow.getHandle(freezeWorkflowId(this.taskQueues.orchestrator)).signal(unfreezeSignal, { by, service });
       await this.untilBook((b) => (service ? !b.services[service] : b.line === null));
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
-    return this.signalLegacy(service, (h) => h.signal(unfreezeSignal, { by }));
+    const legacy = await this.signalLegacy(service, (h) => h.signal(unfreezeSignal, { by }));
+    return [...(before ? subscribersOf(before, service) : []), ...legacy];
   }
 
   /** Running releases started before freeze subscriptions existed (no attempt in their memo). */
@@ -445,6 +456,13 @@ export class ShipyardClient {
     const history = await this.handle(id).fetchHistory();
     return history.events ?? [];
   }
+}
+
+type FreezeBookView = { line: FreezeState | null; services: Record<string, FreezeState>; subscribers: { releaseId: string; service: string }[] };
+
+/** The running releases a line (or service) freeze applies to. */
+function subscribersOf(book: FreezeBookView, service?: string): string[] {
+  return book.subscribers.filter((s) => !service || s.service === service).map((s) => s.releaseId);
 }
 
 function fingerprint(s: ReleaseStatus): string {

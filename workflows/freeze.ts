@@ -26,7 +26,7 @@ export interface FreezeBook {
 }
 
 export const freezeStateQuery = defineQuery<FreezeState | null>('freezeState');
-export const freezeBookQuery = defineQuery<Omit<FreezeBook, 'subscribers'> & { subscribers: number }>('freezeBook');
+export const freezeBookQuery = defineQuery<Omit<FreezeBook, 'subscribers'> & { subscribers: { releaseId: string; service: string }[] }>('freezeBook');
 
 type Subscriber = FreezeBook['subscribers'][number];
 
@@ -61,7 +61,7 @@ export async function freezeWorkflow(initial: FreezeState | FreezeBook | null = 
   };
 
   setHandler(freezeStateQuery, () => book.line);
-  setHandler(freezeBookQuery, () => ({ line: book.line, services: book.services, seq: book.seq, subscribers: book.subscribers.length }));
+  setHandler(freezeBookQuery, () => ({ line: book.line, services: book.services, seq: book.seq, subscribers: book.subscribers.map((x) => ({ releaseId: x.releaseId, service: x.service })) }));
   setHandler(freezeSignal, (req) => {
     const state = { by: req?.by || 'unknown', reason: req?.reason, at: new Date().toISOString() };
     change(() => {

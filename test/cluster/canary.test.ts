@@ -91,6 +91,7 @@ function canarySpec(service: string, ns: string, steps: unknown[], metric: Parti
             router: { istio: { virtualService: 'web', namespace: ns, route: 'primary' } },
             workloads: { stable: 'web', canary: 'web-canary' },
             scaling: { mode: 'proportional', replicas: 2 },
+            scaleDownAfterPromotion: true,
             steps,
             metrics: [{ name: 'error-rate', prometheus: { query: errorRateQuery('canary'), address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 2, failureLimit: 1, ...metric }],
           },

@@ -59,6 +59,31 @@ async function productionDeployment(ns: string, nodeSelector?: Record<string, st
   });
 }
 
+/**
+ * What Argo CD (not running here) would do: apply the config repo's image tag to the production
+ * Deployment whenever it changes. Health waits for the release's image, so without it a GitOps
+ * release truthfully never becomes healthy.
+ */
+function applyConfigWhileRunning(ns: string): () => Promise<void> {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const tag = /tag: "?([^"\s]+)"?/.exec(configFile())?.[1];
+      const image = `registry.local/prod/hello-api:${tag}`;
+      const d = await kube().apps.readNamespacedDeployment({ name: 'hello-api', namespace: ns }).catch(() => undefined);
+      if (tag && d && d.spec?.template.spec?.containers[0].image !== image) {
+        d.spec!.template.spec!.containers[0].image = image;
+        await kube().apps.replaceNamespacedDeployment({ name: 'hello-api', namespace: ns, body: d }).catch(() => undefined);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+  };
+}
+
 function releaseSpec(service: string, staging: string, production: string) {
   return parseSpec(
     stringify({
@@ -88,6 +113,8 @@ describe('releases into the local cluster (real build, registry, helm, git, API 
     const staging = await namespace('staging');
     const production = await namespace('prod');
     await productionDeployment(production);
+    const stopApplying = applyConfigWhileRunning(production);
+    after(stopApplying);
     const service = uniqueName('hello');
     const spec = releaseSpec(service, staging, production);
     const queues = uniqueQueues();
