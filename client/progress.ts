@@ -9,22 +9,23 @@ import type { ReleaseStatus, StageRecord } from '../workflows/types.js';
 export interface ProgressEvent {
   /** When it happened (ISO). */
   at: string;
-  /**
-   * Order of facts recorded at the same instant (one workflow task shares one clock reading):
-   * facts (a measurement, a traffic change, a decision) end the stage they belong to, a stage
-   * ends before the next starts, and a wait opens once its stage has started.
-   */
+  /** Its place within its stage at one instant: START, FACT, WAIT, END or LATE. */
   rank: number;
+  /** The index in status.stages of the stage it belongs to; computed from `at` when absent. */
+  stage?: number;
   /** Identity: a fact is printed once, however often it is seen. */
   key: string;
   lines: string[];
 }
 
-const FACT = 0;
-const STAGE_END = 1;
-const STAGE_START = 2;
-const WAIT = 3;
-const UNDO = 4;
+// One workflow task shares one clock reading, so many facts carry the same instant: a stage ends,
+// the next starts and ends, the one after starts. Ties are broken by the stage each fact belongs to
+// (in stages order), then by its place in that stage.
+const START = 0;
+const FACT = 1;
+const WAIT = 2;
+const LATE = 3;
+const END = 4;
 
 const where = (environment?: string) => (environment ? ` (${environment})` : '');
 
@@ -64,17 +65,21 @@ function lastStage(s: ReleaseStatus, stage: StageRecord['stage'], environment?: 
 /** Every progress fact of a status, unordered (see orderedEvents). Pure. */
 export function progressEvents(s: ReleaseStatus): ProgressEvent[] {
   const events: ProgressEvent[] = [];
-  const add = (at: string, rank: number, key: string, ...lines: string[]) => events.push({ at, rank, key, lines });
+  const add = (at: string, rank: number, key: string, ...lines: string[]) => {
+    const e: ProgressEvent = { at, rank, key, lines };
+    events.push(e);
+    return e;
+  };
 
-  for (const st of s.stages) {
-    if (st.stage === 'done') continue;
+  s.stages.forEach((st, index) => {
+    if (st.stage === 'done') return;
     const id = `${st.stage}:${st.environment ?? ''}:${st.startedAt}`;
-    add(st.startedAt, STAGE_START, `stage:${id}`, `${st.stage}${where(st.environment)}${!st.endedAt && st.detail ? `: ${st.detail}` : ''}`);
+    add(st.startedAt, START, `stage:${id}`, `${st.stage}${where(st.environment)}${!st.endedAt && st.detail ? `: ${st.detail}` : ''}`).stage = index;
     if (st.endedAt) {
       const took = formatDuration(Date.parse(st.endedAt) - Date.parse(st.startedAt));
-      add(st.endedAt, STAGE_END, `end:${id}`, `${st.stage}${where(st.environment)} ${st.result ?? 'ended'} in ${took}${st.detail ? ` - ${st.detail}` : ''}`);
+      add(st.endedAt, END, `end:${id}`, `${st.stage}${where(st.environment)} ${st.result ?? 'ended'} in ${took}${st.detail ? ` - ${st.detail}` : ''}`).stage = index;
     }
-  }
+  });
 
   for (const [environment, lease] of Object.entries(s.leases ?? {})) {
     if (lease.state === 'waiting') add(lease.since, WAIT, `lease:${environment}:waiting:${lease.since}`, `queued for the ${environment} lease (another release of ${s.service} holds it)`);
@@ -102,12 +107,14 @@ export function progressEvents(s: ReleaseStatus): ProgressEvent[] {
   if (s.canaryHistory) {
     for (const c of s.canaryHistory) add(c.at, FACT, `canary:${c.environment}:${c.step}:${c.weight}:${c.at}`, canaryLine(c.environment, c.step, c.weight, c.description));
   } else if (s.canary) {
-    // Histories from before canaryHistory: only the current weight, with no time. It was set no
-    // later than its canary stage ended, and after every fact seen with it (added after them, so
-    // it sorts after a measurement of the same instant).
+    // Histories from before canaryHistory: only the current weight, with no time. It was set before
+    // its canary stage ended; while the stage runs, after everything seen so far.
     const c = s.canary;
-    const at = lastStage(s, 'canary', c.environment)?.endedAt ?? latestFact(s);
-    add(at, FACT, `canary:${c.environment}:${c.step}:${c.weight}`, canaryLine(c.environment, c.step, c.weight, c.description));
+    const stage = lastStage(s, 'canary', c.environment);
+    const key = `canary:${c.environment}:${c.step}:${c.weight}`;
+    const line = canaryLine(c.environment, c.step, c.weight, c.description);
+    if (stage?.endedAt) add(stage.endedAt, FACT, key, line).stage = s.stages.indexOf(stage);
+    else add(latestFact(s), LATE, key, line).stage = s.stages.length - 1;
   }
 
   const pending = s.approvals.pending;
@@ -132,23 +139,43 @@ export function progressEvents(s: ReleaseStatus): ProgressEvent[] {
   if (compensating) {
     for (const c of [...s.compensation].reverse()) {
       if (c.status !== 'done' && c.status !== 'failed') continue;
-      add(compensating.startedAt, UNDO, `undo:${c.id}:${c.status}`, `  undo ${c.status}: ${c.description}${c.error ? ` (${c.error})` : ''}`);
+      add(compensating.startedAt, FACT, `undo:${c.id}:${c.status}`, `  undo ${c.status}: ${c.description}${c.error ? ` (${c.error})` : ''}`).stage = s.stages.indexOf(compensating);
     }
   }
   return events;
 }
 
-/** Sorts events by time, then by rank; equal ones keep their order. Pure. */
-export function sortEvents(events: ProgressEvent[]): ProgressEvent[] {
+/**
+ * The stage an event at `at` belongs to. A fact: the first (in stages order) that had started by
+ * then and not ended before it (a weight set in the task that ends the canary belongs to the
+ * canary). A wait: the last one started by then (a gate opens in the approval stage, not in the
+ * stage that ended when approval started).
+ */
+function stageAt(stages: StageRecord[], at: number, rank: number): number {
+  let last = -1;
+  for (let i = 0; i < stages.length; i++) {
+    const st = stages[i];
+    if (Date.parse(st.startedAt) > at) break;
+    if (rank === FACT && (!st.endedAt || Date.parse(st.endedAt) >= at)) return i;
+    last = i;
+  }
+  return last;
+}
+
+/** Sorts events by time, then stage, then place in the stage; equal ones keep their order. Pure. */
+export function sortEvents(events: ProgressEvent[], stages: StageRecord[]): ProgressEvent[] {
   return events
-    .map((e, i) => ({ e, i, t: Date.parse(e.at) }))
-    .sort((a, b) => a.t - b.t || a.e.rank - b.e.rank || a.i - b.i)
+    .map((e, i) => {
+      const t = Date.parse(e.at);
+      return { e, i, t, stage: e.stage ?? stageAt(stages, t, e.rank) };
+    })
+    .sort((a, b) => a.t - b.t || a.stage - b.stage || a.e.rank - b.e.rank || a.i - b.i)
     .map((x) => x.e);
 }
 
 /** The progress of a status in the order it happened. Pure. */
 export function orderedEvents(s: ReleaseStatus): ProgressEvent[] {
-  return sortEvents(progressEvents(s));
+  return sortEvents(progressEvents(s), s.stages);
 }
 
 const clock = (iso: string) => (iso.length >= 19 ? iso.slice(11, 19) : iso);
@@ -169,7 +196,7 @@ export class ProgressPrinter {
       events.push({ at, rank: FACT, key: `resume:${this.paused.key}`, lines: ['resumed'] });
     }
     this.paused = s.paused ? { key: `${s.paused.by}@${s.paused.at}`, at: s.paused.at } : undefined;
-    for (const e of sortEvents(events.filter((e) => !this.printed.has(e.key)))) {
+    for (const e of sortEvents(events.filter((e) => !this.printed.has(e.key)), s.stages)) {
       this.printed.add(e.key);
       for (const line of e.lines) this.write(`[${clock(e.at)}] ${line}`);
     }

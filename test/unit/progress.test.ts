@@ -195,6 +195,44 @@ describe('progress order', () => {
     ]);
   });
 
+  test('one instant, many stages: a zero-length stage starts before it ends, and before the next starts', () => {
+    const s = base({
+      stages: [
+        { stage: 'health', environment: 'staging', startedAt: t(1), endedAt: t(2), result: 'ok' },
+        { stage: 'promote', environment: 'staging', startedAt: t(2), endedAt: t(2), result: 'ok' },
+        { stage: 'deploy', environment: 'production', startedAt: t(2), endedAt: t(3), result: 'ok' },
+        { stage: 'health', environment: 'production', startedAt: t(3), endedAt: t(3), result: 'ok' },
+        { stage: 'canary', environment: 'production', startedAt: t(3) },
+      ],
+      // No canaryHistory (older workflow): the current weight goes after what is known of the canary.
+      canary: { environment: 'production', step: 0, steps: 5, weight: 10, description: 'setWeight 10' },
+    });
+    assert.deepEqual(text(orderedEvents(s)), [
+      'health (staging)',
+      'health (staging) ok in 1.0s',
+      'promote (staging)',
+      'promote (staging) ok in 0.0s',
+      'deploy (production)',
+      'deploy (production) ok in 1.0s',
+      'health (production)',
+      'health (production) ok in 0.0s',
+      'canary (production)',
+      'canary production: weight 10% (step 1/5: setWeight 10)',
+    ]);
+  });
+
+  test('a gate opening as the stage before ends waits in its own stage', () => {
+    const pending = { gate: 'production/approval', environment: 'production', approvers: ['a'], required: 1, fourEyes: false, openedAt: t(2), timeoutAt: t(60), approvedBy: [] };
+    const s = base({
+      stages: [
+        { stage: 'deploy', environment: 'staging', startedAt: t(0), endedAt: t(2), result: 'ok' },
+        { stage: 'approval', environment: 'production', startedAt: t(2) },
+      ],
+      approvals: { pending, decisions: [] },
+    });
+    assert.deepEqual(text(orderedEvents(s)).slice(0, 4), ['deploy (staging)', 'deploy (staging) ok in 2.0s', 'approval (production)', 'waiting for approval production/approval: 1 of a until 2025-03-01T10:01:00.000Z']);
+  });
+
   test('a lease wait is a progress line', () => {
     const s = base({
       stage: 'queued',
