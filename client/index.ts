@@ -36,7 +36,7 @@ import type {
   ReleaseStatus,
   Trigger,
 } from '../workflows/types.js';
-import { environmentKey, releaseId, selectEnvironments } from './release-id.js';
+import { releaseId, releaseIdFor, selectEnvironments } from './release-id.js';
 import { resolveCommit } from './commit.js';
 import { ShipyardUsageError } from './errors.js';
 import { readLeases, type LeaseView } from './leases.js';
@@ -84,7 +84,6 @@ export interface FinalState {
   message?: string;
 }
 
-
 export class ShipyardClient {
   constructor(
     readonly client: Client,
@@ -126,13 +125,13 @@ export class ShipyardClient {
     if (opts.buildOnly && !opts.spec.build) throw new ShipyardUsageError(`a build-only release needs a build section in the spec of ${opts.spec.service}`);
     // Cheap checks first: no git work for a start that is refused anyway.
     const selection = selectEnvironments(known, opts.buildOnly ? [] : opts.environments);
-    const version0 = opts.version;
-    if (version0 !== undefined && !KEYWORD.test(version0)) throw new ShipyardUsageError(`version '${version0}' has characters a tag cannot hold`);
+    const requestedVersion = opts.version;
+    if (requestedVersion !== undefined && !KEYWORD.test(requestedVersion)) throw new ShipyardUsageError(`version '${requestedVersion}' has characters a tag cannot hold`);
     const commit = await resolveCommit(opts.commit, { repo: opts.spec.source.repo, checkout: opts.checkout });
     const environments = opts.buildOnly ? [] : selection.environments;
-    const id = opts.buildOnly ? releaseId(opts.spec.service, ['build'], commit) : `release/${opts.spec.service}/${environmentKey(selection)}/${commit}`;
+    const id = opts.buildOnly ? releaseId(opts.spec.service, ['build'], commit) : releaseIdFor(opts.spec.service, known, opts.environments, commit);
     const queues = { ...this.taskQueues, ...opts.taskQueues };
-    const version = version0 ?? commit.slice(0, 12);
+    const version = requestedVersion ?? commit.slice(0, 12);
     const frozen = await this.lineFreeze();
     const input: ReleaseInput = {
       frozen: frozen ?? undefined,
