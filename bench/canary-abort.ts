@@ -46,7 +46,7 @@ async function main() {
     }));
     const queues = uniqueQueues('bench');
     await withWorkers(queues, { deploy: { ...createDeployActivities(), ...createIntegrationActivities() } }, async () => {
-      const { releaseId } = await ctx.shipyard.start({ spec, commit: 'abcdef1234567', trigger: { kind: 'api', by: 'bench' }, taskQueues: queues });
+      const { releaseId } = await ctx.shipyard.start({ spec, commit: 'abcdef1234567'.padEnd(40, '0'), trigger: { kind: 'api', by: 'bench' }, taskQueues: queues });
       await eventually(async () => (await ctx.shipyard.status(releaseId)).canary?.description === 'pause 10m', 60_000, 'canary at 20%');
       await canary.fault(1);
       const breach = (await eventually(async () => ((await prom.query(errorRateQuery('canary'))) ?? 0) > 0.05 && Date.now(), 60_000, 'breach')) as number;

@@ -11,9 +11,10 @@ import { loadSpecFile, SpecError } from '../spec/load.js';
 import { releaseSpecJsonSchema } from '../spec/write-json-schema.js';
 import { ConfigError } from '../config/temporal.js';
 import type { TriggerKind } from '../workflows/types.js';
-import { ShipyardClient, ShipyardUsageError, type FinalState } from './index.js';
+import { ShipyardClient, ShipyardUsageError, type FinalState, type StartedRelease } from './index.js';
 import { EXIT, exitCodeForOutcome } from './exit-codes.js';
-import { formatStatus, ProgressPrinter } from './progress.js';
+import { ProgressPrinter } from './progress.js';
+import { formatList, formatStatus } from './format.js';
 
 const TRIGGERS: TriggerKind[] = ['cli', 'jenkins', 'webhook', 'chat', 'demo', 'api'];
 
@@ -79,24 +80,30 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
       const c = await getClient();
       const started = await c.start({
         spec,
-        commit: String(opts.commit).toLowerCase(),
+        commit: String(opts.commit),
         version: opts.version,
         environments: opts.env,
         trigger: { kind: opts.trigger, by: opts.as, ref: opts.ref, deliveryId: opts.buildUrl },
         retryFailed: Boolean(opts.retryFailed),
+        // A short commit is looked up in the checkout the CLI runs in first (Jenkins' workspace).
+        checkout: process.cwd(),
       });
+      // Progress goes to stderr under --wait (stdout is then the outcome), to stdout otherwise.
+      const say = opts.wait ? (line: string) => io.err(`${line}\n`) : print;
+      if (started.state === 'ended') {
+        exitCode = await reportEnded(c, started, { file: opts.file, env: opts.env, json, wait: Boolean(opts.wait), say, printJson });
+        return;
+      }
       if (!opts.wait) {
         if (json) printJson(started);
         else {
-          print(`${started.started ? 'started' : 'attached to existing'} release ${started.releaseId}`);
-          print(`  watch:  ${started.url}`);
-          print(`  status: shipyard status ${started.releaseId}`);
+          say(`${started.started ? 'started' : 'attached to running'} release ${started.releaseId}`);
+          say(`  watch:  ${started.url}`);
+          say(`  status: shipyard status ${started.releaseId}`);
         }
         return;
       }
-      if (!json) {
-        io.err(`${started.started ? 'started' : 'attached to existing'} release ${started.releaseId}\n  ${started.url}\n`);
-      }
+      if (!json) say(`${started.started ? 'started' : 'attached to running'} release ${started.releaseId}\n  ${started.url}`);
       exitCode = await follow(c, started.releaseId, json, io, started);
     });
 
@@ -115,8 +122,9 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .action(async (id) => {
       const c = await getClient();
       const status = await c.status(id);
-      if (json) printJson(status);
-      else print(formatStatus(status, c.url(id)));
+      const leases = await c.leases(status);
+      if (json) printJson({ ...status, leases });
+      else print(formatStatus(status, c.url(id), leases));
     });
 
   program
@@ -139,10 +147,7 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
       });
       if (json) return printJson(rows);
       if (!rows.length) return print('no releases match');
-      for (const r of rows) {
-        const weight = r.canaryWeight ? ` canary ${r.canaryWeight}%` : '';
-        print(`${r.releaseId}  ${r.status.toLowerCase()}  ${r.stage ?? '-'}${weight}  ${r.outcome ?? '-'}  ${r.version ?? ''}  ${r.startTime}`);
-      }
+      print(formatList(rows));
     });
 
   for (const kind of ['approve', 'reject'] as const) {
@@ -254,6 +259,41 @@ async function follow(c: ShipyardClient, id: string, json: boolean, io: Io, star
   } else {
     io.err(`release ${final.outcome}${final.message ? `: ${final.message}` : ''}\n  ${c.url(id)}\n`);
   }
+  return code;
+}
+
+interface EndedContext {
+  file: string;
+  env?: string[];
+  json: boolean;
+  wait: boolean;
+  say: (line: string) => void;
+  printJson: (value: unknown) => void;
+}
+
+/**
+ * `release start` of a release that had already ended: never "attached", but how it ended, with
+ * that outcome's exit code, and how to start a new attempt when it did not succeed.
+ */
+async function reportEnded(c: ShipyardClient, started: StartedRelease, ctx: EndedContext): Promise<number> {
+  const ended = started.ended!;
+  const code = exitCodeForOutcome(ended.outcome);
+  const succeeded = ended.outcome === 'succeeded';
+  const retry = `shipyard release start -f ${ctx.file} --commit ${started.commit}${ctx.env?.length ? ` --env ${ctx.env.join(',')}` : ''} --retry-failed`;
+  if (ctx.json) {
+    // --wait --json promises the final status, as for a release it followed.
+    const status = ctx.wait ? (await c.final(started.releaseId)).status : undefined;
+    ctx.printJson({ ...started, outcome: ended.outcome, exitCode: code, message: ended.message, ...(succeeded ? {} : { retry }), ...(ctx.wait ? { status } : {}) });
+    return code;
+  }
+  if (succeeded) {
+    ctx.say(`release ${started.releaseId} already succeeded; a succeeded release is not run again`);
+  } else {
+    ctx.say(`release ${started.releaseId} already ended: ${ended.outcome}${ended.message ? `: ${ended.message}` : ''}`);
+    ctx.say(`  to start a new attempt: ${retry}`);
+  }
+  ctx.say(`  watch:  ${started.url}`);
+  ctx.say(`  status: shipyard status ${started.releaseId}`);
   return code;
 }
 

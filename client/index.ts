@@ -38,10 +38,15 @@ import type {
   ReleaseStatus,
   Trigger,
 } from '../workflows/types.js';
-import { releaseId, validateCommit } from './release-id.js';
+import { releaseId, releaseIdFor, selectEnvironments } from './release-id.js';
+import { resolveCommit } from './commit.js';
 import { ShipyardUsageError } from './errors.js';
+import { readLeases, type LeaseView } from './leases.js';
+import { listReleases, type ListFilter, type ReleaseSummary } from './list.js';
 
-export { releaseId } from './release-id.js';
+export type { LeaseView } from './leases.js';
+export type { ListFilter, ReleaseSummary } from './list.js';
+export { releaseId, releaseIdFor } from './release-id.js';
 export { ShipyardUsageError } from './errors.js';
 export type { ReleaseStatus, Outcome, Trigger, ApprovalReply };
 
@@ -61,6 +66,8 @@ export interface StartReleaseOptions {
   leaseCheckInterval?: string;
   /** Background analyses continue as new at this many history events per run (default 4,000). */
   analysisHistoryBudget?: number;
+  /** A git checkout where a short commit hash is looked up first (the CLI: its working directory). */
+  checkout?: string;
 }
 
 export interface StartedRelease {
@@ -68,37 +75,13 @@ export interface StartedRelease {
   runId: string;
   /** False when the release already existed and this call attached to it. */
   started: boolean;
+  /** started: this call started it; running: it was already running; ended: it had already ended. */
+  state: 'started' | 'running' | 'ended';
+  /** How the existing release ended, when state is ended (from final(), without its status). */
+  ended?: { outcome: FinalState['outcome']; message?: string };
+  /** The full commit hash the release was started (or found) with. */
+  commit: string;
   url: string;
-}
-
-export interface ReleaseSummary {
-  releaseId: string;
-  runId: string;
-  status: string;
-  service?: string;
-  environment?: string;
-  version?: string;
-  commit?: string;
-  stage?: string;
-  canaryWeight?: number;
-  outcome?: string;
-  trigger?: string;
-  /** Started by code that subscribes to the freeze workflow (memo). */
-  subscribed?: boolean;
-  startTime: string;
-  closeTime?: string;
-  url: string;
-}
-
-export interface ListFilter {
-  service?: string;
-  stage?: string;
-  environment?: string;
-  outcome?: string;
-  running?: boolean;
-  /** Only releases whose workflow runs on this task queue (a worker pool / line). */
-  taskQueue?: string;
-  limit?: number;
 }
 
 export interface FinalState {
@@ -106,8 +89,6 @@ export interface FinalState {
   status: ReleaseStatus | null;
   message?: string;
 }
-
-const KEYWORD = /^[A-Za-z0-9._\/:+-]{1,200}$/;
 
 export class ShipyardClient {
   constructor(
@@ -146,27 +127,29 @@ export class ShipyardClient {
    * a redelivered webhook or a re-run Jenkins job never starts a second release.
    */
   async start(opts: StartReleaseOptions): Promise<StartedRelease> {
-    validateCommit(opts.commit);
     const known = opts.spec.environments.map((e) => e.name);
-    const unknown = (opts.environments ?? []).filter((e) => !known.includes(e));
-    if (unknown.length) {
-      throw new ShipyardUsageError(`unknown environment(s) ${unknown.join(', ')}; the spec has ${known.join(', ')}`);
-    }
     if (opts.buildOnly && !opts.spec.build) throw new ShipyardUsageError(`a build-only release needs a build section in the spec of ${opts.spec.service}`);
-    const environments = opts.buildOnly ? [] : known.filter((e) => !opts.environments?.length || opts.environments.includes(e));
-    const id = opts.buildOnly ? releaseId(opts.spec.service, ['build'], opts.commit) : releaseId(opts.spec.service, opts.environments?.length ? environments : [], opts.commit);
-    const queues = { ...this.taskQueues, ...opts.taskQueues };
-    const version = opts.version ?? opts.commit.slice(0, 12);
-    try {
-      validateVersion(version);
-    } catch (err) {
-      throw new ShipyardUsageError((err as Error).message);
+    // Cheap checks first: no git work for a start that is refused anyway.
+    const selection = selectEnvironments(known, opts.buildOnly ? [] : opts.environments);
+    const requestedVersion = opts.version;
+    if (requestedVersion !== undefined) {
+      try {
+        validateVersion(requestedVersion);
+      } catch (err) {
+        throw new ShipyardUsageError((err as Error).message);
+      }
     }
+    const commit = await resolveCommit(opts.commit, { repo: opts.spec.source.repo, checkout: opts.checkout });
+    const environments = opts.buildOnly ? [] : selection.environments;
+    const id = opts.buildOnly ? releaseId(opts.spec.service, ['build'], commit) : releaseIdFor(opts.spec.service, known, opts.environments, commit);
+    const queues = { ...this.taskQueues, ...opts.taskQueues };
+    const version = requestedVersion ?? commit.slice(0, 12);
     const input: ReleaseInput = {
       spec: opts.spec,
-      commit: opts.commit,
+      commit,
       version,
-      environments: opts.environments?.length && !opts.buildOnly ? environments : undefined,
+      // Every environment is the same release as none named: the workflow gets the same input.
+      environments: selection.all || opts.buildOnly ? undefined : environments,
       buildOnly: opts.buildOnly || undefined,
       trigger: opts.trigger,
       taskQueues: queues.build || queues.deploy ? { build: queues.build, deploy: queues.deploy } : undefined,
@@ -186,7 +169,7 @@ export class ShipyardClient {
           { key: SA.service, value: opts.spec.service },
           { key: SA.environment, value: environments[0] ?? 'build' },
           { key: SA.version, value: version },
-          { key: SA.commit, value: opts.commit },
+          { key: SA.commit, value: commit },
           { key: SA.stage, value: 'queued' },
           { key: SA.outcome, value: 'running' },
           { key: SA.trigger, value: opts.trigger.kind },
@@ -194,11 +177,15 @@ export class ShipyardClient {
         ]),
         memo: { environments, triggeredBy: opts.trigger.by, ref: opts.trigger.ref ?? null, subscribed: true },
       });
-      return { releaseId: id, runId: handle.firstExecutionRunId, started: true, url: this.url(id) };
+      return { releaseId: id, runId: handle.firstExecutionRunId, started: true, state: 'started', commit, url: this.url(id) };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       const existing = await this.client.workflow.getHandle(id).describe();
-      return { releaseId: id, runId: existing.runId, started: false, url: this.url(id) };
+      const attached = { releaseId: id, runId: existing.runId, started: false, commit, url: this.url(id) };
+      if (existing.status.name === 'RUNNING') return { ...attached, state: 'running' };
+      // Ended: say how, so a re-run never reads as "attached" to something that is over.
+      const final = await this.final(id, existing);
+      return { ...attached, state: 'ended', ended: { outcome: final.outcome, message: final.message } };
     }
   }
 
@@ -412,42 +399,12 @@ export class ShipyardClient {
 
   /** Releases from visibility, filtered on Shipyard's search attributes; newest first. */
   async list(filter: ListFilter = {}): Promise<ReleaseSummary[]> {
-    const clauses = ["WorkflowType = 'releaseWorkflow'"];
-    const eq = (attr: string, value: string | undefined) => {
-      if (value === undefined) return;
-      if (!KEYWORD.test(value)) throw new ShipyardUsageError(`filter value '${value}' has characters a filter cannot hold`);
-      clauses.push(`${attr} = '${value}'`);
-    };
-    eq(SA.service.name, filter.service);
-    eq(SA.stage.name, filter.stage);
-    eq(SA.environment.name, filter.environment);
-    eq(SA.outcome.name, filter.outcome);
-    if (filter.running) clauses.push("ExecutionStatus = 'Running'");
-    eq('TaskQueue', filter.taskQueue);
-    const limit = filter.limit ?? 50;
-    const out: ReleaseSummary[] = [];
-    for await (const w of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(limit, 100) })) {
-      const sa = w.typedSearchAttributes;
-      out.push({
-        releaseId: w.workflowId,
-        runId: w.runId,
-        status: w.status.name,
-        service: sa.get(SA.service),
-        environment: sa.get(SA.environment),
-        version: sa.get(SA.version),
-        commit: sa.get(SA.commit),
-        stage: sa.get(SA.stage),
-        canaryWeight: sa.get(SA.canaryWeight),
-        outcome: sa.get(SA.outcome),
-        trigger: sa.get(SA.trigger),
-        subscribed: Boolean((w.memo as { subscribed?: boolean } | undefined)?.subscribed),
-        startTime: w.startTime.toISOString(),
-        closeTime: w.closeTime?.toISOString(),
-        url: this.url(w.workflowId),
-      });
-      if (out.length >= limit) break;
-    }
-    return out;
+    return listReleases(this.client, filter, { url: (id) => this.url(id), final: (id, d) => this.final(id, d) });
+  }
+
+  /** The leases the release holds or waits for, with holder and queue from the lease workflows. */
+  async leases(status: ReleaseStatus): Promise<Record<string, LeaseView>> {
+    return readLeases(this.client, status);
   }
 
   /** The release's history events (what the Temporal UI shows), newest last. */
@@ -465,18 +422,27 @@ function subscribersOf(book: FreezeBookView, service?: string): string[] {
   return book.subscribers.filter((s) => !service || s.service === service).map((s) => s.releaseId);
 }
 
+/** Changes whenever a progress fact could have been added (bounded lists keep their length when full). */
 function fingerprint(s: ReleaseStatus): string {
+  const last = s.stages[s.stages.length - 1];
   return JSON.stringify([
     s.stage,
     s.environment,
     s.outcome,
-    s.canary?.weight,
-    s.canary?.step,
+    s.canary,
+    s.canaryHistory?.length,
+    s.canaryHistory?.[s.canaryHistory.length - 1]?.at,
     s.approvals.pending?.gate,
+    s.approvals.pending?.approvedBy.length,
     s.approvals.decisions.length,
     s.paused?.at,
-    s.policy?.waitingUntil,
+    s.policy,
     s.metrics.length,
+    s.metrics[s.metrics.length - 1]?.at,
+    s.stages.length,
+    last?.endedAt,
+    last?.detail,
+    s.leases,
     s.compensation.map((c) => c.status).join(),
   ]);
 }

@@ -247,7 +247,7 @@ export interface ReleaseStatus {
   /** This attempt (ReleaseRef.attempt). Absent in old histories. */
   attempt?: string;
   /** Leases this release holds or waits for, by environment (queued: waiting its turn). Absent in old histories. */
-  leases?: Record<string, { key: string; state: 'waiting' | 'held' | 'released'; since: string }>;
+  leases?: Record<string, { key: string; state: 'waiting' | 'held' | 'released'; since: string; workflowId?: string }>;
   stages: StageRecord[];
   approvals: { pending: PendingApproval | null; decisions: ApprovalDecision[] };
   metrics: MetricMeasurement[];

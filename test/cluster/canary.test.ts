@@ -268,7 +268,7 @@ describe('crash safety with the real router (worker process SIGKILLed)', () => {
     const spec = canarySpec(uniqueName('crashcanary'), ns, [{ setWeight: 20 }, { pause: '5s' }, { setWeight: 40 }, { analysis: { metrics: ['error-rate'] } }, { setWeight: 100 }], { count: 6 });
     let worker = start();
     const scoped = new (ctx.shipyard.constructor as typeof import('../../client/index.js').ShipyardClient)(ctx.client, ctx.shipyard.settings, queues);
-    const { releaseId } = await scoped.start({ spec, commit: 'abcdef1234567', version: 'v5', trigger: { kind: 'cli', by: 'carol' } });
+    const { releaseId } = await scoped.start({ spec, commit: 'abcdef1234567'.padEnd(40, '0'), version: 'v5', trigger: { kind: 'cli', by: 'carol' } });
     await waitForStatus(ctx.shipyard, releaseId, (s) => s.canary?.description === 'pause 5s', 'pause', 90_000);
     await kill(worker);
     assert.deepEqual(await weights(ns), [80, 20], 'the weight set before the crash stays');

@@ -48,3 +48,12 @@ export function startCli(args: string[], env: Record<string, string | undefined>
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 120_000): Promise<CliResult> {
   return startCli(args, env, timeoutMs).done;
 }
+
+/** The CLI's task queue settings for a test's own queues. */
+export function queueEnv(queues: { orchestrator: string; build: string; deploy: string }) {
+  return {
+    SHIPYARD_ORCHESTRATOR_QUEUE: queues.orchestrator,
+    SHIPYARD_BUILD_QUEUE: queues.build,
+    SHIPYARD_DEPLOY_QUEUE: queues.deploy,
+  };
+}

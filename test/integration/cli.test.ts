@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { EXIT } from '../../client/exit-codes.js';
 import { twoEnvSpec } from '../helpers/specs.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { runCli, startCli, queueEnv } from '../helpers/cli.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
 import { waitForStatus } from '../helpers/release.js';
 import { connectClient, eventually, randomCommit, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
@@ -28,13 +28,6 @@ function specFile(name: string, spec: object): string {
   return file;
 }
 
-function queueEnv(queues: ReturnType<typeof uniqueQueues>) {
-  return {
-    SHIPYARD_ORCHESTRATOR_QUEUE: queues.orchestrator,
-    SHIPYARD_BUILD_QUEUE: queues.build,
-    SHIPYARD_DEPLOY_QUEUE: queues.deploy,
-  };
-}
 
 describe('shipyard CLI exit codes (mocked activities behind the workers)', () => {
   const cases: { outcome: string; code: number; inject: (w: FakeWorld) => void }[] = [
@@ -61,6 +54,45 @@ describe('shipyard CLI exit codes (mocked activities behind the workers)', () =>
       assert.match(out.releaseId, new RegExp(`^release/${service}/all/[0-9a-f]{40}$`));
     });
   }
+
+  test('release start --wait prints progress in the order it happened, each line once', async () => {
+    const world = new FakeWorld().metric('error-rate', [0, 0.001]);
+    const service = uniqueName('cliorder');
+    const file = specFile(service, twoEnvSpec({ service, withBuild: false }));
+    const queues = uniqueQueues();
+    const commit = randomCommit();
+    const res = await withWorkers(queues, world.activities(), () =>
+      runCli(['release', 'start', '-f', file, '--commit', commit, '--wait'], queueEnv(queues)),
+    );
+    assert.equal(res.code, 0, res.stderr);
+    const lines = res.stderr.split('\n');
+    const first = (needle: string) => lines.findIndex((l) => l.includes(needle));
+    const last = (needle: string) => lines.reduce((found, l, i) => (l.includes(needle) ? i : found), -1);
+    const order = [
+      first('deploy (staging)'),
+      first('promote (staging)'),
+      first('promote (staging) ok'),
+      first('deploy (production)'),
+      first('canary (production)'),
+      first('weight 10%'),
+      last('metric error-rate'),
+      first('canary (production) ok'),
+      first('promote (production)'),
+    ];
+    // Releases whose status has canaryHistory show every weight, each after the step before it.
+    const status = JSON.parse((await runCli(['status', `release/${service}/all/${commit}`, '--json'])).stdout);
+    if (status.canaryHistory) order.splice(7, 0, first('weight 50%'), first('weight 100%'));
+    assert.ok(order.every((i) => i >= 0), res.stderr);
+    assert.deepEqual([...order].sort((a, b) => a - b), order, res.stderr);
+    // Stamped with when each thing happened, so the stamps never go back; nothing is printed twice.
+    const stamps = lines.map((l) => /^\[(\d\d:\d\d:\d\d)\]/.exec(l)?.[1]).filter((x): x is string => Boolean(x));
+    for (let i = 1; i < stamps.length; i++) {
+      const wrapped = stamps[i - 1].startsWith('23') && stamps[i].startsWith('00'); // UTC midnight
+      assert.ok(stamps[i] >= stamps[i - 1] || wrapped, res.stderr);
+    }
+    const progress = lines.filter((l) => l.startsWith('['));
+    assert.equal(new Set(progress).size, progress.length, res.stderr);
+  });
 
   test('rejected from the CLI exits 12; aborted exits 13; approve of an unknown approver exits 4', async () => {
     const world = new FakeWorld();
@@ -120,7 +152,11 @@ describe('shipyard CLI exit codes (mocked activities behind the workers)', () =>
     assert.deepEqual(s.environments, ['staging']);
     const human = await runCli(['status', id]);
     assert.match(human.stdout, /outcome\s+succeeded/);
-    assert.match(human.stdout, /ok\s+deploy \(staging\) - helm revision 1/);
+    // Each stage with how long it took, from its recorded start and end.
+    assert.match(human.stdout, /ok\s+deploy \(staging\) - helm revision 1  \(\d+(\.\d)?s\)/);
+    for (const st of s.stages.filter((x: { stage: string }) => x.stage !== 'done')) {
+      assert.match(human.stdout, new RegExp(`${st.result}\\s+${st.stage}.*  \\(\\d[^)]*s\\)`), st.stage);
+    }
 
     const list = await runCli(['list', '--service', service, '--json']);
     assert.equal(list.code, 0);
@@ -130,6 +166,9 @@ describe('shipyard CLI exit codes (mocked activities behind the workers)', () =>
     assert.equal(rows[0].outcome, 'succeeded');
     assert.equal(rows[0].environment, 'staging');
     assert.equal((JSON.parse((await runCli(['list', '--service', service, '--running', '--json'])).stdout) as unknown[]).length, 0);
+    const humanList = (await runCli(['list', '--service', service])).stdout.split('\n');
+    assert.match(humanList[0], /^RELEASE\s+STATE\s+STAGE\s+OUTCOME\s+VERSION\s+STARTED$/);
+    assert.match(humanList[1], new RegExp(`^${id}\\s+completed\\s+done\\s+succeeded\\s`));
 
     const history = await runCli(['history', id]);
     assert.equal(history.code, 0);

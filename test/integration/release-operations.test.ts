@@ -8,6 +8,7 @@ import { SA } from '../../workflows/search-attributes.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
 import { twoEnvSpec } from '../helpers/specs.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
+import { queueEnv, runCli } from '../helpers/cli.js';
 import { connectClient, eventually, randomCommit, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
 let ctx: TemporalTestContext;
@@ -48,6 +49,15 @@ describe('one release per environment (mocked activities)', () => {
       const lease = await ctx.client.workflow.getHandle(leaseWorkflowId(service, 'production', { line: queues.orchestrator })).query(leaseStateQuery);
       assert.equal(lease.holder?.releaseId, a.releaseId);
       assert.deepEqual(lease.queue.map((q) => q.releaseId), [b.releaseId]);
+      // The CLI reads the holder and the queue from the lease workflow.
+      const shown = await runCli(['status', b.releaseId], queueEnv(queues));
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, /leases\n  production\s+waiting since .* - 1st in the queue/);
+      assert.match(shown.stdout, new RegExp(`holder ${a.releaseId.replace(/[/+]/g, '.')}`));
+      const json = JSON.parse((await runCli(['status', b.releaseId, '--json'], queueEnv(queues))).stdout);
+      assert.equal(json.leases.production.read, 'read');
+      assert.equal(json.leases.production.holder.releaseId, a.releaseId);
+      assert.equal(json.leases.production.position, 1);
       const listed = await eventually(async () => {
         const rows = await ctx.shipyard.list({ service, running: true, stage: 'queued' });
         return rows.some((r) => r.releaseId === b.releaseId) ? rows : undefined;

@@ -136,7 +136,7 @@ export async function acquireLease(r: ReleaseState, env: EnvironmentSpec): Promi
   const ticket = { key, leaseId, state: 'waiting' as const };
   r.leases.set(env.name, ticket);
   const since = new Date().toISOString();
-  (r.status.leases ??= {})[env.name] = { key, state: 'waiting', since };
+  (r.status.leases ??= {})[env.name] = { key, state: 'waiting', since, workflowId: leaseId };
   await r.acts.coordination.requestLease({
     leaseId,
     key,
@@ -150,7 +150,7 @@ export async function acquireLease(r: ReleaseState, env: EnvironmentSpec): Promi
     r.status.leases![env.name].state = 'released';
     throw ApplicationFailure.nonRetryable(`${key} is busy: release ${t.denied} holds or waits for it (concurrency: reject)`, 'EnvironmentBusy');
   }
-  r.status.leases![env.name] = { key, state: 'held', since: new Date().toISOString() };
+  r.status.leases![env.name] = { key, state: 'held', since: new Date().toISOString(), workflowId: leaseId };
   // A release that had to wait shows a `queued` stage (set when the lease told it its place).
   if (r.status.stage === 'queued' && r.status.environment === env.name) r.closeStage('ok', `lease ${key} held`);
 }
