@@ -137,7 +137,7 @@ export class FakeWorld {
         return { release: i.helm.release, namespace: i.helm.namespace, revision };
       },
       gitopsUpdate: async (i) => {
-        await this.enter('gitopsUpdate', i.environment);
+        await this.enter('gitopsUpdate', i.environment, i.purpose);
         this.configCommits++;
         return { repo: i.gitops.repo, branch: i.gitops.branch, commit: `c0ffee${this.configCommits}`.padEnd(40, '0'), previousTag: 'old' };
       },

@@ -271,3 +271,55 @@ describe('freeze without races (mocked activities)', () => {
     });
   });
 });
+
+describe('promotion through the deployer (mocked activities)', () => {
+  const canary = (service: string, promote: unknown) => ({
+    router: { istio: { virtualService: service } },
+    workloads: { stable: 'web', canary: 'web-canary' },
+    promote,
+    steps: [{ setWeight: 50 }, { setWeight: 100 }],
+  });
+
+  test('helm: the stable release is upgraded with the image (a helm revision), traffic returns to it; a failure after it rolls that revision back', async () => {
+    const service = uniqueName('promhelm');
+    const helm = { chart: 'oci://registry.local/charts/app', release: 'web-canary', namespace: 'prod', timeout: '1m' };
+    const spec = twoEnvSpec({ service, production: { deploy: { helm }, canary: canary(service, { helm: { release: 'web', imageValues: { repository: 'stable.image.repository', tag: 'stable.image.tag' } } }) } });
+    const ok = new FakeWorld();
+    ok.helm.set('prod/web', 7);
+    const queues = uniqueQueues();
+    await withWorkers(queues, ok.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { environments: ['production'] });
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'succeeded', final.message);
+      assert.deepEqual(ok.calls.filter((c) => c.name === 'helmPromote').map((c) => c.detail), ['web']);
+      assert.equal(ok.helm.get('prod/web'), 8, 'a new revision of the stable release');
+      assert.ok(!ok.calls.some((c) => c.name === 'readImages' || c.name === 'restoreImages'), 'no direct image patch');
+      assert.ok(ok.calls.some((c) => c.name === 'checkHealth' && (c.environment === 'production')), 'stable checked for the image before traffic returns');
+      assert.match(final.status!.stages.find((s) => s.stage === 'promote')!.detail ?? '', /helm web revision 8; traffic stable 100 \/ canary 0/);
+    });
+    const bad = new FakeWorld().fail('promoteCanary');
+    bad.helm.set('prod/web', 7);
+    const queues2 = uniqueQueues();
+    await withWorkers(queues2, bad.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues2, spec, { environments: ['production'] });
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'rolled-back', final.message);
+      const undos = bad.calls.filter((c) => /Rollback|restore/.test(c.name)).map((c) => `${c.name}:${c.detail ?? ''}`);
+      assert.deepEqual(undos, ['helmRollback:7', 'restoreTraffic:[object Object]', 'helmRollback:null']);
+    });
+  });
+
+  test('GitOps: the stable tag is committed (purpose promote) and reverted on its own when a later step fails', async () => {
+    const service = uniqueName('promgit');
+    const spec = twoEnvSpec({ service, production: { canary: canary(service, { gitops: { imageTagPath: 'stable.image.tag' } }) } });
+    const world = new FakeWorld().fail('promoteCanary');
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { environments: ['production'] });
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      assert.equal(final.outcome, 'rolled-back', final.message);
+      assert.deepEqual(world.calls.filter((c) => c.name === 'gitopsRevert').map((c) => c.detail), ['promote', 'deploy'], 'the promotion commit is reverted first, then the deploy commit');
+      assert.equal(world.calls.filter((c) => c.name === 'gitopsUpdate').length, 2);
+    });
+  });
+});
