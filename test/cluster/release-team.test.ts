@@ -11,7 +11,8 @@ import { createDeployActivities, createIntegrationActivities } from '../../activ
 import { helmDeploy } from '../../activities/deploy/helm.js';
 import { kube } from '../../activities/kube.js';
 import { parseSpec } from '../../spec/load.js';
-import { CHART, helmHistory, helmValues, helmSpec, namespace } from '../helpers/cluster.js';
+import { execFileSync } from 'node:child_process';
+import { CHART, helmHistory, helmSpec, namespace } from '../helpers/cluster.js';
 import { startEndpoint, type Endpoint } from '../helpers/fake-endpoints.js';
 import { errorRateQuery, startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
@@ -79,7 +80,8 @@ function spec(service: string, ns: string, steps: unknown[]) {
 }
 
 const real = () => ({ deploy: { ...createDeployActivities(), ...createIntegrationActivities() } });
-const imageTag = (ns: string, revision?: number) => helmValues('web-canary', ns, revision).image?.tag;
+const manifest = (ns: string, revision?: number) => execFileSync('helm', ['get', 'manifest', 'web-canary', '-n', ns, ...(revision ? ['--revision', String(revision)] : [])], { encoding: 'utf8' });
+const lastDeployed = (ns: string) => helmHistory('web-canary', ns).filter((h) => h.status === 'deployed').at(-1);
 
 describe('releases in a team, on the real cluster', () => {
   test('two overlapping releases: the second waits; the first is rejected at 10%; the second starts from the state before the first', async () => {
@@ -87,33 +89,36 @@ describe('releases in a team, on the real cluster', () => {
     const ns = await stage();
     const s = spec(uniqueName('team'), ns, [{ setWeight: 10 }, { approval: { approvers: ['alice'] } }, { setWeight: 100 }]);
     const queues = uniqueQueues();
+    // The environment before either release: the canary chart installed at revision 1.
+    const env = new MockActivityEnvironment();
+    await env.run(helmDeploy, { releaseId: 'setup', service: 'web', version: 'v1', commit: 'c', helm: helmSpec('web-canary', ns, { values: { track: 'canary', replicaCount: 1 } }), image: null });
+    const before = manifest(ns);
     await withWorkers(queues, real(), async () => {
       const a = await startRelease(ctx.shipyard, queues, s, { version: 'v2' });
       await waitForStatus(ctx.shipyard, a.releaseId, (st) => st.approvals.pending !== null, 'A at 10%', 90_000);
       assert.deepEqual(await weights(ns), [90, 10]);
+      assert.match(lastDeployed(ns)!.description, new RegExp(a.releaseId.replace(/[/+]/g, '.')));
       const revisionsBefore = helmHistory('web-canary', ns).length;
       const b = await startRelease(ctx.shipyard, queues, s, { version: 'v3', commit: randomCommit() });
       await waitForStatus(ctx.shipyard, b.releaseId, (st) => st.stages.at(-1)?.stage === 'queued', 'B queued');
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(helmHistory('web-canary', ns).length, revisionsBefore, 'B deployed nothing while A held the environment');
-      assert.equal(imageTag(ns), 'v2');
 
       await ctx.shipyard.reject(a.releaseId, { approver: 'alice', comment: 'no' });
       assert.equal((await ctx.shipyard.wait(a.releaseId, undefined, 200)).outcome, 'rejected');
       const atGate = await waitForStatus(ctx.shipyard, b.releaseId, (st) => st.approvals.pending !== null, 'B at 10%', 90_000);
-      // B's baselines are what A left after compensating: traffic 100/0, helm at the pre-A manifest.
+      // B's baselines are what A left after compensating: traffic 100/0, helm at the manifest before A.
       assert.match(atGate.compensation.find((c) => /restore web traffic/.test(c.description))!.description, /stable 100 \/ canary 0/);
-      const bDeploy = atGate.deployments.find((d) => d.environment === 'production')!;
-      const baseline = bDeploy.detail.previousRevision as number;
-      assert.equal(helmValues('web-canary', ns, baseline).image?.tag, undefined, 'the baseline is the chart as installed before A (no release image)');
-      assert.equal(imageTag(ns), 'v3');
+      const baseline = atGate.deployments.find((d) => d.environment === 'production')!.detail.previousRevision as number;
+      assert.equal(manifest(ns, baseline), before, "B's rollback target is the state before A");
+      assert.match(lastDeployed(ns)!.description, new RegExp(b.releaseId.replace(/[/+]/g, '.')));
       assert.deepEqual(await weights(ns), [90, 10]);
 
       await ctx.shipyard.abort(b.releaseId, 'test');
       const finalB = await ctx.shipyard.wait(b.releaseId, undefined, 200);
       assert.equal(finalB.outcome, 'aborted');
       assert.deepEqual(await weights(ns), [100, 0]);
-      assert.equal(imageTag(ns), undefined, 'helm back at the state before both');
+      assert.equal(manifest(ns), before, 'helm serves what it did before both');
       assert.equal(finalB.status!.canary?.weight, 0, 'status reads the restored weight');
     });
   });
@@ -129,8 +134,7 @@ describe('releases in a team, on the real cluster', () => {
       const first = await startRelease(ctx.shipyard, queues, s, { version: 'v4', commit });
       const f1 = await ctx.shipyard.wait(first.releaseId, undefined, 200);
       assert.equal(f1.outcome, 'rolled-back', f1.message);
-      const afterRollback = helmHistory('web-canary', ns);
-      assert.equal(imageTag(ns), undefined);
+      assert.deepEqual(helmHistory('web-canary', ns), [], 'the first attempt installed the canary release and uninstalled it');
       const sentFirst = hook.received.filter((r) => JSON.stringify(r.body).includes(first.releaseId)).length;
       assert.ok(sentFirst >= 2, 'started and rolled-back notified');
 
@@ -142,8 +146,8 @@ describe('releases in a team, on the real cluster', () => {
       assert.equal(f2.outcome, 'succeeded', f2.message);
       assert.notEqual(f2.status!.attempt, f1.status!.attempt);
       const history = helmHistory('web-canary', ns);
-      assert.ok(history.length > afterRollback.length, 'the retry made a new helm revision');
-      assert.equal(imageTag(ns), 'v4');
+      assert.equal(history.at(-1)?.status, 'deployed', 'the retry installed it again: a new helm revision');
+      assert.match(history.at(-1)!.description, new RegExp(first.releaseId.replace(/[/+]/g, '.')));
       const sentAll = hook.received.filter((r) => JSON.stringify(r.body).includes(first.releaseId)).length;
       assert.ok(sentAll >= sentFirst + 2, `the retry notified again (${sentFirst} -> ${sentAll})`);
       assert.deepEqual(await weights(ns), [100, 0]);

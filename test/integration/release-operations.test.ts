@@ -304,8 +304,8 @@ describe('promotion through the deployer (mocked activities)', () => {
       const { releaseId } = await startRelease(ctx.shipyard, queues2, spec, { environments: ['production'] });
       const final = await ctx.shipyard.wait(releaseId, undefined, 200);
       assert.equal(final.outcome, 'rolled-back', final.message);
-      const undos = bad.calls.filter((c) => /Rollback|restore/.test(c.name)).map((c) => `${c.name}:${c.detail ?? ''}`);
-      assert.deepEqual(undos, ['helmRollback:7', 'restoreTraffic:[object Object]', 'helmRollback:null']);
+      const undos = bad.calls.filter((c) => /Rollback|restore/.test(c.name)).map((c) => `${c.name}:${c.detail === null ? 'uninstall' : c.detail}`);
+      assert.deepEqual(undos, ['helmRollback:7', 'restoreTraffic:[object Object]', 'helmRollback:uninstall'], 'the promotion revision first, traffic, then the canary release');
     });
   });
 
