@@ -11,6 +11,10 @@ export interface LedgerLine {
   kind: 'attempt' | 'effect';
   name: string;
   key: string;
+  /** Temporal's attempt number, when the wall-clock ms it began, and the worker process (for crash drills). */
+  attempt?: number;
+  at?: number;
+  pid?: number;
 }
 
 export function readLedger(file: string): LedgerLine[] {
@@ -19,8 +23,9 @@ export function readLedger(file: string): LedgerLine[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [kind, name, key] = line.split('\t');
-      return { kind: kind as LedgerLine['kind'], name, key };
+      const [kind, name, key, attempt, at, pid] = line.split('\t');
+      const num = (v: string | undefined) => (v ? Number(v) : undefined);
+      return { kind: kind as LedgerLine['kind'], name, key, attempt: num(attempt), at: num(at), pid: num(pid) };
     });
 }
 
@@ -33,10 +38,15 @@ export function ledgerActivities(file: string, slow: Record<string, number> = {}
         name,
         async (input: Record<string, unknown>) => {
           const detail = input.idempotencyKey ?? input.weight ?? input.target ?? input.toRevision ?? '';
-          const key = `${input.releaseId}|${input.environment ?? '-'}|${name}|${detail}`;
-          appendFileSync(file, `attempt\t${name}\t${key}\n`);
+          const info = Context.current().info;
+          // A read has no idempotency key: each call is its own (a release reads its traffic weights
+          // at the canary's start and again after promoting), so its key names the call; retries keep it.
+          const call = READS.has(name) ? `|call ${info.activityId}` : '';
+          const key = `${input.releaseId}|${input.environment ?? '-'}|${name}|${detail}${call}`;
+          const when = `${info.attempt}\t${Date.now()}\t${process.pid}`;
+          appendFileSync(file, `attempt\t${name}\t${key}\t${when}\n`);
           if (!READS.has(name) && !readLedger(file).some((l) => l.kind === 'effect' && l.key === key)) {
-            appendFileSync(file, `effect\t${name}\t${key}\n`);
+            appendFileSync(file, `effect\t${name}\t${key}\t${when}\n`);
           }
           const ms = slow[name];
           if (ms) {
