@@ -98,9 +98,10 @@ function healthProxy(deployQueue: Queue, timeout: string): DeployActivities {
 /** One measurement; a failed query counts toward the metric's consecutiveErrorLimit rather than being retried long. */
 const measureProxy = (deployQueue: Queue) => proxyActivities<DeployActivities>({
   ...deployQueue,
-  // A query is bounded at 15 s by the provider; a worker lost mid-query is noticed after 20 s.
-  startToCloseTimeout: '20s',
-  retry: { initialInterval: '1s', maximumAttempts: 2 },
+  // A query is bounded at 15 s by the provider; a worker lost mid-query is noticed after 18 s and the
+  // retry offered a second later (inside the ~20 s a new worker has to take any stage over).
+  startToCloseTimeout: '18s',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
 });
 
 /** Notifications and JIRA: their own small budget; a failure is recorded, never fails the release. */
