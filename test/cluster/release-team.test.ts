@@ -89,9 +89,10 @@ describe('releases in a team, on the real cluster', () => {
     const ns = await stage();
     const s = spec(uniqueName('team'), ns, [{ setWeight: 10 }, { approval: { approvers: ['alice'] } }, { setWeight: 100 }]);
     const queues = uniqueQueues();
-    // The environment before either release: the canary chart installed at revision 1.
+    // The environment before either release: the canary chart installed at revision 1 (two replicas;
+    // the releases deploy one, so each deploy is a revision of its own).
     const env = new MockActivityEnvironment();
-    await env.run(helmDeploy, { releaseId: 'setup', service: 'web', version: 'v1', commit: 'c', helm: helmSpec('web-canary', ns, { values: { track: 'canary', replicaCount: 1 } }), image: null });
+    await env.run(helmDeploy, { releaseId: 'setup', service: 'web', version: 'v1', commit: 'c', helm: helmSpec('web-canary', ns, { values: { track: 'canary', replicaCount: 2 } }), image: null });
     const before = manifest(ns);
     await withWorkers(queues, real(), async () => {
       const a = await startRelease(ctx.shipyard, queues, s, { version: 'v2' });
