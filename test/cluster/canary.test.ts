@@ -15,6 +15,7 @@ import type { MetricSpec } from '../../spec/schema.js';
 import { CHART, deploymentImage, helmHistory, helmSpec, namespace } from '../helpers/cluster.js';
 import { errorRateQuery, startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
+import { ISTIO, istioNamespace, routeWeights } from '../helpers/istio.js';
 import { runCli } from '../helpers/cli.js';
 import { connectClient, eventually, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
@@ -36,25 +37,11 @@ after(async () => {
   await ctx.close();
 });
 
-const GROUP = { group: 'networking.istio.io', version: 'v1' };
+const GROUP = ISTIO;
 
 /** A namespace with the stable release installed and Istio routing 100% to it. */
-async function stage(): Promise<string> {
-  const ns = await namespace('canary');
-  const env = new MockActivityEnvironment();
-  await env.run(helmDeploy, { releaseId: 'setup', service: 'web', version: 'v1', commit: 'c', helm: helmSpec('web', ns, { values: { track: 'stable' } }), image: { repository: 'registry.local/web', tag: 'v1', digest: '', platforms: [] } });
-  const custom = kube().custom;
-  await custom.createNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'destinationrules', body: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'web' }, spec: { host: 'web', subsets: [{ name: 'stable', labels: { version: 'stable' } }, { name: 'canary', labels: { version: 'canary' } }] } } });
-  await custom.createNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'virtualservices', body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'web' }, spec: { hosts: ['web'], http: [{ name: 'primary', route: [{ destination: { host: 'web', subset: 'stable' }, weight: 100 }] }] } } });
-  return ns;
-}
-
-async function weights(ns: string): Promise<[number, number]> {
-  const vs = (await kube().custom.getNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'virtualservices', name: 'web' })) as { spec: { http: { name?: string; route: { destination: { subset: string }; weight?: number }[] }[] } };
-  const route = vs.spec.http.find((r) => r.name === 'primary')!.route;
-  const w = (s: string) => route.find((d) => d.destination.subset === s)?.weight ?? 0;
-  return [w('stable'), w('canary')];
-}
+const stage = () => istioNamespace('canary');
+const weights = routeWeights;
 
 /** Records every distinct canary weight the API server shows while `fn` runs. */
 async function watchWeights<T>(ns: string, fn: () => Promise<T>): Promise<{ result: T; seen: number[]; restoredAt: () => number | undefined }> {

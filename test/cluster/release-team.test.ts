@@ -16,6 +16,7 @@ import { CHART, helmHistory, helmSpec, namespace } from '../helpers/cluster.js';
 import { startEndpoint, type Endpoint } from '../helpers/fake-endpoints.js';
 import { errorRateQuery, startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
+import { istioNamespace, routeWeights } from '../helpers/istio.js';
 import { connectClient, eventually, randomCommit, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
 let ctx: TemporalTestContext;
@@ -38,23 +39,9 @@ after(async () => {
   await ctx.close();
 });
 
-const GROUP = { group: 'networking.istio.io', version: 'v1' };
 
-async function stage(): Promise<string> {
-  const ns = await namespace('team');
-  const env = new MockActivityEnvironment();
-  await env.run(helmDeploy, { releaseId: 'setup', service: 'web', version: 'v1', commit: 'c', helm: helmSpec('web', ns, { values: { track: 'stable' } }), image: { repository: 'registry.local/web', tag: 'v1', digest: '', platforms: [] } });
-  const custom = kube().custom;
-  await custom.createNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'destinationrules', body: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'web' }, spec: { host: 'web', subsets: [{ name: 'stable', labels: { version: 'stable' } }, { name: 'canary', labels: { version: 'canary' } }] } } });
-  await custom.createNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'virtualservices', body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'web' }, spec: { hosts: ['web'], http: [{ name: 'primary', route: [{ destination: { host: 'web', subset: 'stable' }, weight: 100 }] }] } } });
-  return ns;
-}
-
-async function weights(ns: string): Promise<[number, number]> {
-  const vs = (await kube().custom.getNamespacedCustomObject({ ...GROUP, namespace: ns, plural: 'virtualservices', name: 'web' })) as { spec: { http: { route: { destination: { subset: string }; weight?: number }[] }[] } };
-  const w = (s: string) => vs.spec.http[0].route.find((d) => d.destination.subset === s)?.weight ?? 0;
-  return [w('stable'), w('canary')];
-}
+const stage = () => istioNamespace('team');
+const weights = routeWeights;
 
 function spec(service: string, ns: string, steps: unknown[]) {
   return parseSpec(
