@@ -16,9 +16,6 @@ import { releaseUrl, taskQueueOverrides, temporalSettings, type TaskQueueOverrid
 import {
   abortSignal,
   approveUpdate,
-  freezeWorkflowId,
-  freezeSignal,
-  unfreezeSignal,
   pauseSignal,
   rejectUpdate,
   RELEASE_FAILURE_TYPES,
@@ -28,7 +25,6 @@ import {
 } from '../workflows/messages.js';
 import { SA } from '../workflows/search-attributes.js';
 import { validateVersion } from '../spec/version.js';
-import { freezeBookQuery } from '../workflows/freeze.js';
 import type {
   ApprovalReply,
   ApprovalRequest,
@@ -42,6 +38,7 @@ import { releaseId, releaseIdFor, selectEnvironments } from './release-id.js';
 import { resolveCommit } from './commit.js';
 import { ShipyardUsageError } from './errors.js';
 import { readLeases, type LeaseView } from './leases.js';
+import { LineFreeze } from './freeze.js';
 import { listReleases, type ListFilter, type ReleaseSummary } from './list.js';
 
 export type { LeaseView } from './leases.js';
@@ -309,92 +306,22 @@ export class ShipyardClient {
     if (d.status.name !== 'RUNNING') throw new ShipyardUsageError(`release ${id} is not running (${d.status.name.toLowerCase()})`, 'refused');
   }
 
-  private freezeCache: { at: number; state: FreezeState | null } | undefined;
+  /** The line freeze: read, set and lift it through the freeze workflow (client/freeze.ts). */
+  readonly line = new LineFreeze(this);
 
-  /**
-   * The line-wide freeze, if any (read from the freeze workflow's memo: no worker needed). Cached for
-   * a second so a busy gateway does not double its calls per start; freeze/unfreeze clear it.
-   */
-  async lineFreeze(): Promise<FreezeState | null> {
-    if (this.freezeCache && Date.now() - this.freezeCache.at < 1000) return this.freezeCache.state;
-    const state = await this.readLineFreeze();
-    this.freezeCache = { at: Date.now(), state };
-    return state;
+  /** The line-wide freeze, if any (the freeze workflow's memo; cached for a second). */
+  lineFreeze(): Promise<FreezeState | null> {
+    return this.line.current();
   }
 
-  private async readLineFreeze(): Promise<FreezeState | null> {
-    try {
-      const d = await this.client.workflow.getHandle(freezeWorkflowId(this.taskQueues.orchestrator)).describe();
-      if (d.status.name !== 'RUNNING') return null;
-      return ((d.memo as { freeze?: FreezeState } | undefined)?.freeze ?? null) as FreezeState | null;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return null;
-      throw err;
-    }
-  }
-
-  /**
-   * Stops the line (or one service): the freeze workflow records it and pushes it to every running
-   * release it applies to; each holds before its next deploy step. Returns once the freeze workflow
-   * has it (read back by query), so a release started afterwards is held too. Releases started by
-   * older workers do not subscribe: they are signalled directly. Returns the release IDs signalled so.
-   */
-  async freeze(by: string, reason?: string, service?: string): Promise<string[]> {
-    this.freezeCache = undefined;
-    await this.client.workflow.signalWithStart('freezeWorkflow', {
-      workflowId: freezeWorkflowId(this.taskQueues.orchestrator),
-      taskQueue: this.taskQueues.orchestrator ?? TASK_QUEUES.orchestrator,
-      args: [null],
-      signal: freezeSignal,
-      signalArgs: [{ by, reason, service }],
-    });
-    const book = await this.untilBook((b) => (service ? b.services[service]?.by === by : b.line?.by === by && b.line?.reason === reason));
-    const legacy = await this.signalLegacy(service, (h) => h.signal(freezeSignal, { by, reason }));
-    return [...subscribersOf(book, service), ...legacy];
-  }
-
-  /** Waits (up to 10 s) until the freeze workflow has recorded the change (a query: strongly consistent). */
-  private async untilBook(done: (b: FreezeBookView) => boolean): Promise<FreezeBookView> {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      const book = await this.freezeBook();
-      if (book && done(book)) {
-        this.freezeCache = { at: Date.now(), state: book.line };
-        return book;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('the freeze workflow did not record the change within 10 s (is an orchestrator worker running?)');
-  }
-
-  /** The freeze workflow's state and subscribers (null when there is none). */
-  async freezeBook(): Promise<FreezeBookView | null> {
-    try {
-      return await this.client.workflow.getHandle(freezeWorkflowId(this.taskQueues.orchestrator)).query(freezeBookQuery);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return null;
-      throw err;
-    }
+  /** Stops the line (or one service); returns the running releases it applies to. */
+  freeze(by: string, reason?: string, service?: string): Promise<string[]> {
+    return this.line.freeze(by, reason, service);
   }
 
   /** Lifts the freeze; returns the running releases it applied to (they go on). */
-  async unfreeze(by: string, service?: string): Promise<string[]> {
-    this.freezeCache = undefined;
-    const before = await this.freezeBook();
-    if (before) {
-      await this.client.workflow.getHandle(freezeWorkflowId(this.taskQueues.orchestrator)).signal(unfreezeSignal, { by, service });
-      await this.untilBook((b) => (service ? !b.services[service] : b.line === null));
-    }
-    const legacy = await this.signalLegacy(service, (h) => h.signal(unfreezeSignal, { by }));
-    return [...(before ? subscribersOf(before, service) : []), ...legacy];
-  }
-
-  /** Running releases started before freeze subscriptions existed (no attempt in their memo). */
-  private async signalLegacy(service: string | undefined, send: (h: WorkflowHandle) => Promise<void>): Promise<string[]> {
-    const running = await this.list({ service, running: true, taskQueue: this.taskQueues.orchestrator ?? TASK_QUEUES.orchestrator, limit: 1000 });
-    const legacy = running.filter((r) => !r.subscribed);
-    await Promise.all(legacy.map((r) => send(this.handle(r.releaseId)).catch(() => undefined)));
-    return legacy.map((r) => r.releaseId);
+  unfreeze(by: string, service?: string): Promise<string[]> {
+    return this.line.unfreeze(by, service);
   }
 
   /** Releases from visibility, filtered on Shipyard's search attributes; newest first. */
@@ -413,13 +340,6 @@ export class ShipyardClient {
     const history = await this.handle(id).fetchHistory();
     return history.events ?? [];
   }
-}
-
-type FreezeBookView = { line: FreezeState | null; services: Record<string, FreezeState>; subscribers: { releaseId: string; service: string }[] };
-
-/** The running releases a line (or service) freeze applies to. */
-function subscribersOf(book: FreezeBookView, service?: string): string[] {
-  return book.subscribers.filter((s) => !service || s.service === service).map((s) => s.releaseId);
 }
 
 /** Changes whenever a progress fact could have been added (bounded lists keep their length when full). */

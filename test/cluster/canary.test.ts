@@ -15,7 +15,7 @@ import type { MetricSpec } from '../../spec/schema.js';
 import { CHART, deploymentImage, helmHistory, helmSpec, namespace } from '../helpers/cluster.js';
 import { errorRateQuery, startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
-import { ISTIO, istioNamespace, routeWeights } from '../helpers/istio.js';
+import { istioNamespace, routeWeights } from '../helpers/istio.js';
 import { runCli } from '../helpers/cli.js';
 import { connectClient, eventually, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
@@ -37,7 +37,6 @@ after(async () => {
   await ctx.close();
 });
 
-const GROUP = ISTIO;
 
 /** A namespace with the stable release installed and Istio routing 100% to it. */
 const stage = () => istioNamespace('canary');
