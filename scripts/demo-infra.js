@@ -3,7 +3,8 @@
 //   - an OCI registry on 127.0.0.1:5000 (Debian docker-registry)
 //   - a local Kubernetes control plane (kwok) with Istio's CRDs, namespaces staging and production,
 //     the stable and canary Deployments of hello-api in production, its DestinationRule and VirtualService
-//   - the GitOps config repository .data/demo/config.git (branch prod)
+//   - the GitOps config repository .data/demo/config.git (branch prod) and a stand-in for Argo CD that
+//     applies its image tags to the production Deployments
 //   - the example service running twice (stable, canary) and a Prometheus scraping them
 //   - a notification sink printing what Shipyard sends
 // Returns the environment the workers need and a stop().
@@ -84,19 +85,52 @@ spec:
 `);
   log(`Kubernetes (kwok) at ${cluster.apiServer}; kubeconfig ${cluster.kubeconfig}`);
 
-  // GitOps config repository
+  // GitOps config repository: one values file per production Deployment (the canary gets each
+  // release first; promotion commits the stable tag).
   const config = join(dir, 'config.git');
+  const files = {
+    'hello-api/values.yaml': '# hello-api (stable) in production (Argo CD would apply this)\nimage:\n  repository: 127.0.0.1:5000/demo/hello-api\n  tag: "0.0.1"\nreplicaCount: 2\n',
+    'hello-api-canary/values.yaml': '# hello-api-canary in production (Argo CD would apply this)\nimage:\n  repository: 127.0.0.1:5000/demo/hello-api\n  tag: "0.0.1"\nreplicaCount: 1\n',
+  };
+  const work = join(dir, 'config-work');
+  rmSync(work, { recursive: true, force: true });
   if (!existsSync(config)) {
-    const work = join(dir, 'config-work');
-    rmSync(work, { recursive: true, force: true });
-    mkdirSync(join(work, 'hello-api'), { recursive: true });
-    writeFileSync(join(work, 'hello-api', 'values.yaml'), '# hello-api in production (Argo CD would apply this)\nimage:\n  repository: 127.0.0.1:5000/demo/hello-api\n  tag: "0.0.1"\nreplicaCount: 2\n');
+    mkdirSync(work, { recursive: true });
     git(['init', '--quiet', '--initial-branch', 'prod'], work);
-    git(['add', '.'], work);
-    git(['commit', '--quiet', '-m', 'initial config'], work);
+    git(['commit', '--quiet', '--allow-empty', '-m', 'initial config'], work);
     git(['clone', '--quiet', '--bare', work, config], dir);
     rmSync(work, { recursive: true, force: true });
   }
+  // A config repo from an older demo may lack a file: add what is missing (never overwrite).
+  git(['clone', '--quiet', '--branch', 'prod', config, work], dir);
+  const missing = Object.entries(files).filter(([f]) => !existsSync(join(work, f)));
+  for (const [f, text] of missing) {
+    mkdirSync(join(work, f, '..'), { recursive: true });
+    writeFileSync(join(work, f), text);
+    git(['add', f], work);
+  }
+  if (missing.length) {
+    git(['commit', '--quiet', '-m', `config for ${missing.map(([f]) => f).join(', ')}`], work);
+    git(['push', '--quiet', 'origin', 'prod'], work);
+  }
+  rmSync(work, { recursive: true, force: true });
+  // The Argo CD stand-in: applies each file's image tag to its Deployment when it changes.
+  const applied = {};
+  const applyConfig = setInterval(() => {
+    for (const f of Object.keys(files)) {
+      try {
+        const text = execFileSync('git', ['--git-dir', config, 'show', `prod:${f}`], { encoding: 'utf8' });
+        const tag = /tag: "?([^"\s]+)"?/.exec(text)?.[1];
+        const deployment = f.split('/')[0];
+        if (!tag || applied[deployment] === tag) continue;
+        execFileSync('kubectl', ['-n', 'production', 'set', 'image', `deployment/${deployment}`, `*=127.0.0.1:5000/demo/hello-api:${tag}`], { env, stdio: 'ignore' });
+        applied[deployment] = tag;
+        log(`config applied: ${deployment} runs ${tag}`);
+      } catch {
+        // the cluster or repo is busy; the next tick tries again
+      }
+    }
+  }, 1000);
   log(`GitOps config repo ${config} (branch prod)`);
 
   // The example service as stable and canary, with a trickle of traffic, and Prometheus.
@@ -135,6 +169,7 @@ spec:
     env: { KUBECONFIG: cluster.kubeconfig, PATH, PROMETHEUS_URL: 'http://127.0.0.1:9090', SHIPYARD_DEMO_WEBHOOK_URL: 'http://127.0.0.1:8099/notify' },
     async stop() {
       clearInterval(load);
+      clearInterval(applyConfig);
       sink.close();
       for (const c of children) c.kill('SIGTERM');
       await cluster.stop();
