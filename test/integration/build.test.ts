@@ -127,8 +127,9 @@ describe('build matrix (real go, real git; deploy activities mocked)', () => {
       }
       const mtimes = manifest.artifacts.map((a) => statSync(fileURLToPath(a.uri)).mtimeMs);
 
-      // Same commit and settings again: every target is a cache hit, `go build` never runs.
-      const again = await startRelease(ctx.shipyard, queues, spec, { commit, version: 'v9.8.7', environments: ['staging'] });
+      // Same commit and build settings again (another release of them: a second service built from
+      // the same source): every target is a cache hit, `go build` never runs.
+      const again = await startRelease(ctx.shipyard, queues, buildSpec(`${service}-again`, targets, { repo: repo.url }), { commit, version: 'v9.8.7' });
       const second = await ctx.shipyard.wait(again.releaseId, undefined, 500);
       assert.equal(second.outcome, 'succeeded');
       assert.ok(second.status!.build!.artifacts.every((a) => a.cacheHit));
