@@ -493,7 +493,7 @@ describe('policy: environment rules and freezes (mocked activities)', () => {
       const a = await startRelease(scoped, queues, spec);
       await waitForStatus(scoped, a.releaseId, (s) => s.approvals.pending !== null, 'gate');
       const signalled = await scoped.freeze('ops', 'incident INC-7');
-      assert.deepEqual(signalled, [], 'the freeze workflow pushes to subscribed releases; only older ones are signalled directly');
+      assert.deepEqual(signalled, [a.releaseId], 'the running release the freeze applies to (pushed by the freeze workflow)');
       assert.equal((await scoped.lineFreeze())?.reason, 'incident INC-7');
       await scoped.approve(a.releaseId, { approver: 'alice' });
       const held = await waitForStatus(scoped, a.releaseId, (s) => s.policy?.frozen !== undefined, 'held by the freeze');
