@@ -24,4 +24,6 @@ export interface CoordinationActivities {
   requestLease(input: LeaseRequestInput): Promise<void>;
   /** Signal-with-start of the freeze workflow; it answers with the current freeze state by signal. Repeatable. */
   subscribeFreeze(input: FreezeSubscribeInput): Promise<void>;
+  /** Read-only: the status of one run (RUNNING, COMPLETED, TERMINATED, ..., or NOT_FOUND). The lease's watchdog. */
+  describeRun(input: { workflowId: string; runId: string }): Promise<string>;
 }

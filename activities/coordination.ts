@@ -3,6 +3,7 @@
 // the first request for a lease (or the first freeze subscription) goes through here. Both are
 // idempotent: the lease and freeze workflows ignore a repeated request from the same run.
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { freezeSubscribeSignal, leaseRequestSignal } from '../workflows/messages.js';
 import type { CoordinationActivities } from './coordination-types.js';
 
@@ -17,6 +18,15 @@ export function createCoordinationActivities(): CoordinationActivities {
         signal: leaseRequestSignal,
         signalArgs: [input.entry],
       });
+    },
+    async describeRun(input) {
+      const { client } = Context.current();
+      try {
+        return (await client.workflow.getHandle(input.workflowId, input.runId).describe()).status.name;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+        throw err;
+      }
     },
     async subscribeFreeze(input) {
       const { client, info } = Context.current();

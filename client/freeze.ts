@@ -8,7 +8,7 @@ import { freezeSignal, freezeWorkflowId, TASK_QUEUES, unfreezeSignal } from '../
 import type { FreezeState } from '../workflows/types.js';
 import type { ListFilter, ReleaseSummary } from './list.js';
 
-type FreezeBookView = { line: FreezeState | null; services: Record<string, FreezeState>; subscribers: { releaseId: string; service: string }[] };
+type FreezeBookView = { line: FreezeState | null; services: Record<string, FreezeState>; subscribers: { releaseId: string; service: string }[]; pending?: number };
 
 /** What LineFreeze needs of the client. */
 interface FreezeHost {
@@ -50,7 +50,10 @@ export class LineFreeze {
       signal: freezeSignal,
       signalArgs: [{ by, reason, service }],
     });
-    const book = await this.until((b) => (service ? b.services[service]?.by === by : b.line?.by === by && b.line?.reason === reason));
+    const book = await this.until((b) => {
+      const f = service ? b.services[service] : b.line;
+      return f?.by === by && f?.reason === reason;
+    });
     const legacy = await this.signalLegacy(service, (h) => h.signal(freezeSignal, { by, reason }));
     return [...subscribersOf(book, service), ...legacy];
   }
@@ -77,12 +80,16 @@ export class LineFreeze {
     }
   }
 
-  /** Waits (up to 10 s) until the freeze workflow has recorded the change (a query: strongly consistent). */
+  /**
+   * Waits (up to 10 s) until the freeze workflow has recorded the change and pushed it to every
+   * subscribed release (a query: strongly consistent). After that, no running release can pass a
+   * deploy gate without it.
+   */
   private async until(done: (b: FreezeBookView) => boolean): Promise<FreezeBookView> {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       const book = await this.book();
-      if (book && done(book)) {
+      if (book && done(book) && !book.pending) {
         this.cache = { at: Date.now(), state: book.line };
         return book;
       }

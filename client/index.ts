@@ -172,7 +172,7 @@ export class ShipyardClient {
           { key: SA.trigger, value: opts.trigger.kind },
           { key: SA.canaryWeight, value: 0 },
         ]),
-        memo: { environments, triggeredBy: opts.trigger.by, ref: opts.trigger.ref ?? null, subscribed: true },
+        memo: { environments, triggeredBy: opts.trigger.by, ref: opts.trigger.ref ?? null },
       });
       return { releaseId: id, runId: handle.firstExecutionRunId, started: true, state: 'started', commit, url: this.url(id) };
     } catch (err) {

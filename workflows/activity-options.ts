@@ -115,6 +115,8 @@ const integrationProxy = (deployQueue: Queue) => proxyActivities<IntegrationActi
 const coordinationProxy = () => proxyActivities<CoordinationActivities>({
   taskQueue: workflowInfo().taskQueue,
   startToCloseTimeout: '15s',
+  // A request cancelled in flight may still reach the lease: wait for it, so giving back comes after.
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED' as ActivityOptions['cancellationType'],
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
 });
 

@@ -48,7 +48,7 @@ export interface AnalysisWorkflowResult {
   runs: number;
 }
 
-/** A series lasts about a minute (at most 500 measurements): status is at most that stale. */
+/** A series lasts about a minute (at most 500 measurements); reports to the release follow `reportEvery`. */
 const SERIES_MS = 60_000;
 const SERIES_MAX = 500;
 /** The release keeps this many recent measurements; a report never carries more. */

@@ -26,7 +26,7 @@ export interface FreezeBook {
 }
 
 export const freezeStateQuery = defineQuery<FreezeState | null>('freezeState');
-export const freezeBookQuery = defineQuery<Omit<FreezeBook, 'subscribers'> & { subscribers: { releaseId: string; service: string }[] }>('freezeBook');
+export const freezeBookQuery = defineQuery<Omit<FreezeBook, 'subscribers'> & { subscribers: { releaseId: string; service: string }[]; pending: number }>('freezeBook');
 
 type Subscriber = FreezeBook['subscribers'][number];
 
@@ -35,12 +35,14 @@ export async function freezeWorkflow(initial: FreezeState | FreezeBook | null = 
   const book: FreezeBook =
     initial && 'subscribers' in initial ? initial : { line: (initial as FreezeState | null) ?? null, services: {}, subscribers: [], seq: 0 };
   const work: (() => Promise<void>)[] = [];
+  let inflight = 0;
   const applies = (s: Subscriber) => book.line ?? book.services[s.service] ?? null;
   const publish = () => upsertMemo({ frozen: book.line !== null, freeze: book.line, services: Object.keys(book.services) });
 
   const push = async (s: Subscriber) => {
     const state = applies(s);
-    const seq = ++book.seq;
+    // Numbered from workflow time, so a freeze workflow started anew still outranks older pushes.
+    const seq = (book.seq = Math.max(book.seq + 1, Date.now()));
     try {
       const h = getExternalWorkflowHandle(s.releaseId, s.runId);
       if (state) await h.signal(freezeSignal, { by: state.by, reason: state.reason, seq });
@@ -61,7 +63,7 @@ export async function freezeWorkflow(initial: FreezeState | FreezeBook | null = 
   };
 
   setHandler(freezeStateQuery, () => book.line);
-  setHandler(freezeBookQuery, () => ({ line: book.line, services: book.services, seq: book.seq, subscribers: book.subscribers.map((x) => ({ releaseId: x.releaseId, service: x.service })) }));
+  setHandler(freezeBookQuery, () => ({ line: book.line, services: book.services, seq: book.seq, subscribers: book.subscribers.map((x) => ({ releaseId: x.releaseId, service: x.service })), pending: work.length + inflight }));
   setHandler(freezeSignal, (req) => {
     const state = { by: req?.by || 'unknown', reason: req?.reason, at: new Date().toISOString() };
     change(() => {
@@ -90,7 +92,15 @@ export async function freezeWorkflow(initial: FreezeState | FreezeBook | null = 
   publish();
   for (;;) {
     await condition(() => work.length > 0 || workflowInfo().continueAsNewSuggested);
-    while (work.length) await work.shift()!();
+    while (work.length) {
+      const next = work.shift()!;
+      inflight++;
+      try {
+        await next();
+      } finally {
+        inflight--;
+      }
+    }
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       if (!work.length) await continueAsNew<typeof freezeWorkflow>(book);

@@ -2,23 +2,25 @@
 // start (the requestLease activity) and are answered by signal: granted in FIFO order, denied
 // (concurrency reject), or superseded (a newer release with concurrency supersede). The holder gives
 // the lease back when it has promoted or finished compensating. A holder that was terminated never
-// gives it back: the lease pings its holder every checkInterval, and a ping to a closed workflow
-// fails, so the lease moves on within one interval. Idle, the workflow ends; busy for long, it
-// continues as new carrying the holder and the queue.
+// gives it back: every checkInterval the lease asks Temporal whether its holder still runs (an
+// activity, so nothing lands in the holder's own history), and moves on when it does not. Queued
+// releases hear from it only when their place or the holder changes. Idle, the workflow ends; busy
+// for long, it continues as new carrying the holder and the queue.
 import {
   allHandlersFinished,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { CoordinationActivities } from '../activities/coordination-types.js';
 import { parseDuration } from '../spec/duration.js';
 import {
   leaseDeniedSignal,
   leaseGrantedSignal,
-  leasePingSignal,
   leaseQueuedSignal,
   leaseReleaseSignal,
   leaseRequestSignal,
@@ -32,15 +34,32 @@ export interface LeaseWorkflowInput extends LeaseState {
 }
 
 const same = (a: { releaseId: string; runId: string }, b: { releaseId: string; runId: string }) => a.releaseId === b.releaseId && a.runId === b.runId;
+/** Which release is older: the one that started first (not the one that asked first). */
+const startedOf = (e: LeaseEntry) => Date.parse(e.releaseStartedAt ?? e.since);
+
+function intervalMs(text: string | undefined): number {
+  try {
+    return Math.max(1000, parseDuration(text || '30s'));
+  } catch {
+    return 30_000; // a bad value from one release must not wedge the lease for all
+  }
+}
 
 export async function leaseWorkflow(input: LeaseWorkflowInput): Promise<void> {
   const state: LeaseState = { key: input.key, holder: input.holder, queue: [...input.queue] };
   const inbox: LeaseEntry[] = [];
   const releases: { releaseId: string; runId: string }[] = [];
+  const told = new Map<string, string>(); // what each queued release was last told about its place
   setHandler(leaseStateQuery, () => state);
   setHandler(leaseRequestSignal, (entry) => void inbox.push(entry));
   setHandler(leaseReleaseSignal, (who) => void releases.push(who));
-  const interval = parseDuration(input.checkInterval || '30s');
+  const interval = intervalMs(input.checkInterval);
+  const { describeRun } = proxyActivities<CoordinationActivities>({
+    taskQueue: workflowInfo().taskQueue,
+    startToCloseTimeout: '15s',
+    retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
+  });
+  let lastCheck = Date.now();
 
   /** Signals a release; false when it is gone (closed or never existed). */
   const send = async (to: { releaseId: string; runId: string }, deliver: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>) => {
@@ -53,15 +72,20 @@ export async function leaseWorkflow(input: LeaseWorkflowInput): Promise<void> {
     }
   };
 
-  /** Grants to the first waiting release that is still there. */
+  /** Grants to the first waiting release that is still there; tells the others when their place changed. */
   const grantNext = async () => {
     while (!state.holder && state.queue.length) {
       const next = state.queue.shift()!;
+      told.delete(`${next.releaseId}/${next.runId}`);
       if (await send(next, (h) => h.signal(leaseGrantedSignal, { key: state.key }))) {
         state.holder = { ...next, since: new Date().toISOString() };
       }
     }
     for (const [i, waiting] of state.queue.entries()) {
+      const place = `${i + 1}/${state.holder?.releaseId ?? ''}`;
+      const id = `${waiting.releaseId}/${waiting.runId}`;
+      if (told.get(id) === place) continue;
+      told.set(id, place);
       await send(waiting, (h) => h.signal(leaseQueuedSignal, { key: state.key, position: i + 1, holder: state.holder?.releaseId ?? null }));
     }
   };
@@ -74,33 +98,41 @@ export async function leaseWorkflow(input: LeaseWorkflowInput): Promise<void> {
     if (state.queue.some((q) => same(q, entry))) return;
     const busy = state.holder ?? state.queue[0];
     if (busy && entry.concurrency === 'reject') {
-      await send(entry, (h) => h.signal(leaseDeniedSignal, { key: state.key, holder: (state.holder ?? busy).releaseId }));
+      await send(entry, (h) => h.signal(leaseDeniedSignal, { key: state.key, holder: busy.releaseId }));
       return;
     }
     if (entry.concurrency === 'supersede') {
-      // Queued releases have not deployed: they leave the queue. The holder decides for itself
-      // (it stands down only before its deploy or while it waits at an approval).
-      for (const q of state.queue.splice(0)) await send(q, (h) => h.signal(leaseSupersededSignal, { key: state.key, by: entry.releaseId }));
-      if (state.holder) await send(state.holder, (h) => h.signal(leaseSupersededSignal, { key: state.key, by: entry.releaseId }));
+      // Older queued releases have not deployed: they leave the queue. An older holder decides for
+      // itself (it stands down only before its deploy or while it waits at an approval). A release
+      // that started after the newcomer is not superseded by it.
+      const older = (e: LeaseEntry) => startedOf(e) <= startedOf(entry);
+      for (const q of state.queue.filter(older)) await send(q, (h) => h.signal(leaseSupersededSignal, { key: state.key, by: entry.releaseId }));
+      state.queue = state.queue.filter((q) => !older(q));
+      if (state.holder && older(state.holder)) await send(state.holder, (h) => h.signal(leaseSupersededSignal, { key: state.key, by: entry.releaseId }));
     }
     state.queue.push(entry);
   };
 
   for (;;) {
-    const changed = await condition(() => inbox.length > 0 || releases.length > 0 || (!state.holder && state.queue.length > 0), state.holder ? interval : undefined);
+    const wait = state.holder ? Math.max(0, lastCheck + interval - Date.now()) : undefined;
+    await condition(() => inbox.length > 0 || releases.length > 0 || (!state.holder && state.queue.length > 0), wait);
     while (releases.length) {
       const who = releases.shift()!;
       if (state.holder && same(state.holder, who)) state.holder = null;
       state.queue = state.queue.filter((q) => !same(q, who));
     }
     while (inbox.length) await handleRequest(inbox.shift()!);
-    if (!changed && state.holder) {
-      // Watchdog: a holder that no longer runs cannot take a signal.
-      if (!(await send(state.holder, (h) => h.signal(leasePingSignal)))) {
-        log.warn('lease: holder closed without giving the lease back', { key: state.key, holder: state.holder.releaseId });
+    if (state.holder && Date.now() - lastCheck >= interval) {
+      // Watchdog: however busy the lease is, the holder is checked every interval.
+      lastCheck = Date.now();
+      const holder = state.holder;
+      const status = await describeRun({ workflowId: holder.releaseId, runId: holder.runId }).catch(() => 'UNKNOWN');
+      if (status !== 'RUNNING' && status !== 'UNKNOWN' && state.holder && same(state.holder, holder)) {
+        log.warn('lease: holder closed without giving the lease back', { key: state.key, holder: holder.releaseId, status });
         state.holder = null;
       }
     }
+    if (!state.holder) lastCheck = Date.now();
     await grantNext();
     if (!state.holder && !state.queue.length && !inbox.length && !releases.length) {
       await condition(allHandlersFinished);

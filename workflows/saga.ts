@@ -51,7 +51,7 @@ export class Saga {
   /** The step already undid itself (e.g. a fault removed on schedule): its undo is no longer needed. */
   resolve(id: number): void {
     const entry = this.entries.find((e) => e.record.id === id);
-    if (entry && entry.record.status === 'pending') entry.record.status = 'done';
+    if (entry && entry.record.status === 'pending') entry.record.status = 'resolved';
     this.changed();
   }
 

@@ -154,9 +154,10 @@ export interface CompensationRecord {
   environment?: string;
   /**
    * done: the undo changed the world back; unchanged: it was already so; skipped: the target no
-   * longer exists (nothing was undone; `detail` names it); committed: not needed (promoted).
+   * longer exists (nothing was undone; `detail` names it); committed: not needed (promoted);
+   * resolved: the step undid itself (a fault removed on schedule).
    */
-  status: 'pending' | 'running' | 'done' | 'unchanged' | 'skipped' | 'failed' | 'committed';
+  status: 'pending' | 'running' | 'done' | 'unchanged' | 'skipped' | 'failed' | 'committed' | 'resolved';
   /** What the undo read back (UndoResult.detail). */
   detail?: string;
   error?: string;
@@ -180,6 +181,8 @@ export interface LeaseEntry {
   /** When it asked (waiting) or was granted (holder). */
   since: string;
   concurrency: 'queue' | 'supersede' | 'reject';
+  /** When the release started: supersede replaces only releases that started before it. */
+  releaseStartedAt?: string;
 }
 
 /** The lease of one (service, environment): the holder and the queue in grant order. */

@@ -448,7 +448,7 @@ describe('canary workloads, scaling and fault steps (mocked activities)', () => 
       assert.equal(final.outcome, 'succeeded', final.message);
       assert.deepEqual(ok.calls.filter((c) => c.name === 'setFault').map((c) => c.detail), [{ delay: { percent: 30, fixedDelay: '5s' } }, null]);
       assert.equal(final.status!.metrics.filter((m) => m.analysis === 'fault-step-2').length, 2, '2s / 1s interval = 2 measurements');
-      assert.equal(final.status!.compensation.find((c) => /remove the fault/.test(c.description))?.status, 'done');
+      assert.equal(final.status!.compensation.find((c) => /remove the fault/.test(c.description))?.status, 'resolved', 'the fault step removed its fault itself');
     });
     const bad = new FakeWorld().metric('error-rate', [0.001, 0.5]);
     const queues2 = uniqueQueues();

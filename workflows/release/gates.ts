@@ -141,7 +141,7 @@ export async function acquireLease(r: ReleaseState, env: EnvironmentSpec): Promi
     leaseId,
     key,
     checkInterval: r.input.leaseCheckInterval ?? '30s',
-    entry: { releaseId: r.status.releaseId, runId: r.runId, since, concurrency: env.concurrency ?? 'queue' },
+    entry: { releaseId: r.status.releaseId, runId: r.runId, since, concurrency: env.concurrency ?? 'queue', releaseStartedAt: r.status.startedAt },
   });
   const t = r.leases.get(env.name)!;
   await condition(() => t.state === 'held' || t.denied !== undefined);

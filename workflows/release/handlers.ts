@@ -1,7 +1,7 @@
 // The release's message handlers: approve/reject updates (validated), abort/pause/resume and freeze
 // signals, the lease's answers, background analysis reports, and the status query. Handlers only
 // change ReleaseState; the stages wait on it.
-import { log, setHandler } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, setHandler } from '@temporalio/workflow';
 import { validateDecision } from '../approval.js';
 import {
   abortSignal,
@@ -10,6 +10,7 @@ import {
   freezeSignal,
   leaseDeniedSignal,
   leaseGrantedSignal,
+  leaseReleaseSignal,
   leasePingSignal,
   leaseQueuedSignal,
   leaseSupersededSignal,
@@ -45,7 +46,15 @@ export function installHandlers(r: ReleaseState): void {
   setHandler(freezeSignal, (req) => onFreeze(r, req, true));
   setHandler(unfreezeSignal, (req) => onFreeze(r, req, false));
 
-  setHandler(leaseGrantedSignal, ({ key }) => ticket(r, key, (t) => (t.state = 'held')));
+  setHandler(leaseGrantedSignal, ({ key }) => {
+    // A grant for a lease this release already gave back (it crossed the give-back): return it again.
+    for (const t of r.leases.values()) {
+      if (t.key === key && t.state === 'released') {
+        void getExternalWorkflowHandle(t.leaseId).signal(leaseReleaseSignal, { releaseId: r.status.releaseId, runId: r.runId }).catch(() => undefined);
+      }
+    }
+    ticket(r, key, (t) => (t.state = 'held'));
+  });
   setHandler(leaseDeniedSignal, ({ key, holder }) => ticket(r, key, (t) => (t.denied = holder)));
   setHandler(leaseQueuedSignal, ({ key, position, holder }) =>
     ticket(r, key, (t) => {
@@ -57,8 +66,10 @@ export function installHandlers(r: ReleaseState): void {
     ticket(r, key, (t) => {
       t.supersededBy = by;
       const env = [...r.leases].find(([, v]) => v === t)?.[0] ?? '';
-      // Stand down only before deploying there or while waiting at an approval; later, the newer release queues.
-      if (t.state === 'waiting' || !r.deployedIn(env) || r.status.approvals.pending) requestAbort(r, `shipyard (superseded by ${by})`, `a newer release of ${r.spec.service} to ${env} superseded this one`);
+      // Stand down only before deploying there or while waiting at an approval there; later, the newer release queues.
+      if (t.state === 'waiting' || !r.deployedIn(env) || r.status.approvals.pending?.environment === env) {
+        requestAbort(r, `shipyard (superseded by ${by})`, `a newer release of ${r.spec.service} to ${env} superseded this one`);
+      }
     }),
   );
   setHandler(leasePingSignal, () => undefined);
@@ -92,7 +103,8 @@ function onFreeze(r: ReleaseState, req: FreezeRequest | undefined, frozen: boole
 
 function ticket(r: ReleaseState, key: string, apply: (t: NonNullable<ReturnType<ReleaseState['leases']['get']>>) => void): void {
   for (const [env, t] of r.leases) {
-    if (t.key !== key) continue;
+    // A lease given back is over: late signals about it change nothing.
+    if (t.key !== key || t.state === 'released') continue;
     apply(t);
     if (r.status.leases?.[env]) r.status.leases[env].state = t.state;
   }

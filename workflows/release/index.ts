@@ -3,7 +3,7 @@
 //     lease -> approval -> policy gate -> deploy -> health -> canary steps -> promote
 //   on failure, abort or rejection: the compensation stack in reverse, non-cancellable.
 // Releases recorded before this shape (no `release-v2` marker) run on ../legacy/release-v1.ts.
-import { ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, upsertMemo } from '@temporalio/workflow';
 import { releaseWorkflowV1 } from '../legacy/release-v1.js';
 import { RELEASE_FAILURE_TYPES } from '../messages.js';
 import { SA } from '../search-attributes.js';
@@ -33,6 +33,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     { key: SA.outcome, value: 'running' },
     { key: SA.environment, value: r.status.environments[0] ?? 'none' },
   ]);
+  // The release says itself that it takes freezes from the freeze workflow (older ones are signalled directly).
+  upsertMemo({ subscribed: r.environments.length > 0 });
   if (r.environments.length) subscribeToFreeze(r);
   else r.freezeKnown = true;
   notifier.notify('started');

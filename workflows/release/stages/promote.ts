@@ -2,6 +2,7 @@
 // upgrades the stable release, GitOps commits the stable tag), traffic returns to stable, and the
 // canary goes back to its replicas from before (or to 0). Without canary.promote, the stable
 // Deployment takes the canary's images directly (workloads not managed by a deployer).
+import { isCancellation } from '@temporalio/workflow';
 import type { ImageRef } from '../../../activities/types.js';
 import type { EnvironmentSpec } from '../../../spec/schema.js';
 import { checkpoint, releaseLease } from '../gates.js';
@@ -19,8 +20,15 @@ export async function promoteStage(r: ReleaseState, env: EnvironmentSpec, image:
     if (promote?.helm && env.deploy.helm && image) {
       const helm = { ...env.deploy.helm, release: promote.helm.release ?? env.deploy.helm.release, chart: promote.helm.chart ?? env.deploy.helm.chart };
       const before = await r.acts.helm(helm.timeout).helmCurrentRevision({ ...ref, helm, image });
-      r.saga.push(`helm rollback ${helm.release} ${before.revision} (undo the promotion)`, env.name, { activity: 'helmRollback', input: { ...ref, helm, toRevision: before.revision }, timeout: helm.timeout, budget: 'helm' });
-      const after = await r.acts.helm(helm.timeout).helmPromote({ ...ref, helm, imageValues: promote.helm.imageValues, image });
+      const undoId = r.saga.push(`helm rollback ${helm.release} ${before.revision} (undo the promotion)`, env.name, { activity: 'helmRollback', input: { ...ref, helm, toRevision: before.revision }, timeout: helm.timeout, budget: 'helm' });
+      let after;
+      try {
+        after = await r.acts.helm(helm.timeout).helmPromote({ ...ref, helm, imageValues: promote.helm.imageValues, image });
+      } catch (err) {
+        // We cancelled our own helm (abort): what it left pending is nobody's; roll back at once.
+        if (isCancellation(err)) r.saga.amend(undoId, { input: { ...ref, helm, toRevision: before.revision, interrupted: true } });
+        throw err;
+      }
       details.push(`helm ${helm.release} revision ${after.revision}`);
     } else if (promote?.gitops && env.deploy.gitops) {
       const gitops = { ...env.deploy.gitops, valuesFile: promote.gitops.valuesFile ?? env.deploy.gitops.valuesFile, imageTagPath: promote.gitops.imageTagPath, promoteFrom: undefined };
