@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { log } from '@temporalio/activity';
 import { parse } from 'yaml';
 import semver from 'semver';
@@ -107,6 +107,9 @@ async function upgrade(input: HelmInput | HelmPromoteInput, args: string[], valu
     if (err instanceof CommandError) {
       const marked = await markInterrupted(input, operation).catch((e: Error) => log.warn(`could not mark the interrupted helm operation: ${e.message}`));
       if (typeof marked === 'number') log.info(`${releaseName(input)} revision ${marked} left pending by the killed helm: marked interrupted`);
+      // Killed because the release cancelled us: report a cancellation, so the release knows its own
+      // helm was stopped mid-operation (and rolls back at once).
+      if (err.cancelled) throw new CancelledFailure(`${what}: helm killed, the activity was cancelled`);
     }
     throw err;
   } finally {

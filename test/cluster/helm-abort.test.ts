@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { CancelledFailure } from '@temporalio/common';
 import { helmDeploy, helmRollback } from '../../activities/deploy/helm.js';
 import type { HelmInput, HelmRevision, HelmRollbackInput, UndoResult } from '../../activities/types.js';
 import type { HelmDeploySpec } from '../../spec/schema.js';
@@ -77,7 +78,8 @@ describe('helm abort mid --wait (real helm, real API server via kwok)', () => {
     const m1 = deployedManifest('hello', ns, 1);
 
     const { cancelMs, error } = await abortMidWait({ ...ref, helm: { ...spec, values: NEVER_READY }, image: image('v2') }, 'pending-upgrade');
-    assert.match(error.message, /killed: activity cancelled/);
+    assert.ok(error instanceof CancelledFailure, `a cancellation, so the release knows its helm was stopped (${error.name}: ${error.message})`);
+    assert.match(error.message, /helm killed, the activity was cancelled/);
     assert.ok(cancelMs < 5000, `cancelling helm --wait takes ${cancelMs} ms`);
     assert.deepEqual(helmHistory('hello', ns).map((r) => [r.revision, r.status]), [[1, 'deployed'], [2, 'pending-upgrade']], 'the killed helm left revision 2 pending');
 

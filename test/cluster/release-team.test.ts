@@ -141,4 +141,37 @@ describe('releases in a team, on the real cluster', () => {
       assert.deepEqual(await weights(ns), [100, 0]);
     });
   });
+
+  test('abort while helm --wait hangs on a rollout that never becomes ready: the release ends rolled back to the previous revision at once', async () => {
+    const ns = await namespace('abort');
+    // Revision 1: the chart as it was before the release.
+    const env = new MockActivityEnvironment();
+    await env.run(helmDeploy, { releaseId: 'setup', service: 'web', version: 'v1', commit: 'c', helm: helmSpec('web-canary', ns, { values: { track: 'canary', replicaCount: 1 } }), image: null });
+    const before = manifest(ns);
+    const s = parseSpec(
+      stringify({
+        service: uniqueName('abort'),
+        source: { repo: 'https://git.example.com/web.git' },
+        // A node pool that does not exist: the upgrade's pods never schedule, helm --wait waits its 5 minutes.
+        environments: [{ name: 'production', deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '5m', values: { track: 'canary', replicaCount: 1, nodeSelector: { pool: 'nowhere' } } } }, health: { deployment: 'web-canary', timeout: '60s' } }],
+      }),
+    );
+    const queues = uniqueQueues();
+    await withWorkers(queues, real(), async () => {
+      const { releaseId } = await startRelease(ctx.shipyard, queues, s, { version: 'v2' });
+      await eventually(async () => (helmHistory('web-canary', ns).at(-1)?.status === 'pending-upgrade' ? true : undefined), 60_000, 'helm waiting on the upgrade');
+      const abortedAt = Date.now();
+      await ctx.shipyard.abort(releaseId, 'erin', 'stuck rollout');
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      const seconds = (Date.now() - abortedAt) / 1000;
+      console.log(`# abort during helm --wait -> release ended, helm back at the previous revision: ${seconds.toFixed(1)} s`);
+      assert.equal(final.outcome, 'aborted');
+      assert.ok(seconds < 60, `rolled back in ${seconds.toFixed(1)} s`);
+      const undo = final.status!.compensation.find((c) => /helm rollback web-canary 1/.test(c.description));
+      assert.equal(undo?.status, 'done', undo?.detail ?? undo?.error);
+      assert.equal(manifest(ns), before, 'helm serves revision 1 again');
+      assert.equal(lastDeployed(ns)?.status, 'deployed');
+      assert.match(lastDeployed(ns)!.description, /Rollback to 1/);
+    });
+  });
 });

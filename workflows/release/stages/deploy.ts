@@ -24,8 +24,9 @@ export async function deployStage(r: ReleaseState, env: EnvironmentSpec, image: 
     try {
       after = await r.acts.helm(helm.timeout).helmDeploy(input);
     } catch (err) {
-      // We cancelled our own helm (abort): what it left pending is nobody's; roll back at once.
-      if (isCancellation(err)) r.saga.amend(undoId, { input: { ...rollback, interrupted: true } });
+      // We cancelled our own helm (abort; the proxy waits until it has stopped): what it left pending
+      // is nobody's; roll back at once.
+      if (isCancellation(err) || r.aborted) r.saga.amend(undoId, { input: { ...rollback, interrupted: true } });
       throw err;
     }
     r.status.deployments.push({

@@ -26,7 +26,7 @@ export async function promoteStage(r: ReleaseState, env: EnvironmentSpec, image:
         after = await r.acts.helm(helm.timeout).helmPromote({ ...ref, helm, imageValues: promote.helm.imageValues, image });
       } catch (err) {
         // We cancelled our own helm (abort): what it left pending is nobody's; roll back at once.
-        if (isCancellation(err)) r.saga.amend(undoId, { input: { ...ref, helm, toRevision: before.revision, interrupted: true } });
+        if (isCancellation(err) || r.aborted) r.saga.amend(undoId, { input: { ...ref, helm, toRevision: before.revision, interrupted: true } });
         throw err;
       }
       details.push(`helm ${helm.release} revision ${after.revision}`);
