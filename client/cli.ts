@@ -15,6 +15,7 @@ import { ShipyardClient, ShipyardUsageError, type FinalState, type StartedReleas
 import { EXIT, exitCodeForOutcome } from './exit-codes.js';
 import { ProgressPrinter } from './progress.js';
 import { formatList, formatStatus } from './format.js';
+import { DEFAULT_OUT, describeInit, InitError, initRepository } from './init.js';
 
 const TRIGGERS: TriggerKind[] = ['cli', 'jenkins', 'webhook', 'chat', 'demo', 'api'];
 
@@ -225,6 +226,23 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
       }
     });
 
+  program
+    .command('init')
+    .description('scaffold a release spec for a Go repository (main package, Helm chart, staging and a canary production)')
+    .argument('[dir]', 'the repository', '.')
+    .option('--service <name>', 'service name; default: the main package directory (cmd/<name>)')
+    .option('--image <repo>', 'image repository; default: registry.example.com/<service>')
+    .option('--out <file>', `where to write the spec (default: <dir>/${DEFAULT_OUT})`)
+    .option('--force', 'overwrite an existing spec')
+    .action((dir, opts) => {
+      const result = initRepository({ dir, service: opts.service, image: opts.image, out: opts.out, force: Boolean(opts.force) });
+      if (json) {
+        const { plan, scan } = result;
+        return printJson({ path: result.path, overwritten: result.overwritten, service: plan.service, image: plan.image, main: plan.main, otherMains: plan.otherMains, chart: plan.chart ?? null, otherCharts: plan.otherCharts, modules: scan.modules });
+      }
+      for (const line of describeInit(result)) print(line);
+    });
+
   const specCmd = program.command('spec').description('release spec tools');
   specCmd
     .command('validate')
@@ -309,7 +327,7 @@ function report(err: unknown, json: boolean, io: Io): number {
     if (json) io.out(`${JSON.stringify({ error: message, exitCode: EXIT.usage })}\n`);
     return EXIT.usage;
   }
-  if (err instanceof SpecError || err instanceof ConfigError) code = EXIT.usage;
+  if (err instanceof SpecError || err instanceof ConfigError || err instanceof InitError) code = EXIT.usage;
   else if (err instanceof ShipyardUsageError) code = err.kind === 'not-found' ? EXIT.notFound : err.kind === 'refused' ? EXIT.refused : EXIT.usage;
   else if (isConnectionError(err)) message = `cannot reach Temporal (${message}); is it running? (npm start, or set TEMPORAL_ADDRESS)`;
   if (json) io.out(`${JSON.stringify({ error: message, exitCode: code })}\n`);
