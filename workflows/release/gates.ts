@@ -1,13 +1,12 @@
 // Where a release waits: deploy windows and freezes (policy), approvals, pauses, and the
 // environment lease. Each wait is a condition on ReleaseState that the handlers satisfy.
-import { ApplicationFailure, CancellationScope, condition, log, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle, log, sleep, workflowInfo } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../../spec/duration.js';
-import { freezeUnsubscribeSignal, freezeWorkflowId, leaseReleaseSignal, leaseWorkflowId, TASK_QUEUES } from '../messages.js';
+import { freezeUnsubscribeSignal, freezeWorkflowId, leaseReleaseSignal, leaseWorkflowId } from '../messages.js';
 import { activeDenyWindow } from '../policy.js';
 import { releaseMetrics } from '../metrics.js';
 import type { EnvironmentSpec } from '../../spec/schema.js';
 import type { PendingApproval } from '../types.js';
-import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
 import type { Notifier } from './notify.js';
 import type { ReleaseState } from './state.js';
 
@@ -70,10 +69,14 @@ export async function policyGate(r: ReleaseState, environment?: string): Promise
 }
 
 /** Subscribes to the line freeze (in the background: only a deploy waits for the answer). */
+/** The freeze workflow of this release's line (its orchestrator task queue). */
+function lineFreezeId(): string {
+  return freezeWorkflowId(workflowInfo().taskQueue);
+}
+
 export function subscribeToFreeze(r: ReleaseState): void {
-  const line = workflowInfo().taskQueue;
   void r.acts.coordination
-    .subscribeFreeze({ freezeId: freezeWorkflowId(line === TASK_QUEUES.orchestrator ? undefined : line), releaseId: r.status.releaseId, runId: r.runId, service: r.spec.service })
+    .subscribeFreeze({ freezeId: lineFreezeId(), releaseId: r.status.releaseId, runId: r.runId, service: r.spec.service })
     .catch((err) => {
       // Cannot be told: go by the start-time freeze state rather than hold forever.
       log.warn('freeze subscription failed; going by the freeze state at start', { error: (err as Error).message });
@@ -82,8 +85,7 @@ export function subscribeToFreeze(r: ReleaseState): void {
 }
 
 export async function unsubscribeFromFreeze(r: ReleaseState): Promise<void> {
-  const line = workflowInfo().taskQueue;
-  await getExternalWorkflowHandle(freezeWorkflowId(line === TASK_QUEUES.orchestrator ? undefined : line))
+  await getExternalWorkflowHandle(lineFreezeId())
     .signal(freezeUnsubscribeSignal, { releaseId: r.status.releaseId, runId: r.runId })
     .catch(() => undefined);
 }
