@@ -7,7 +7,8 @@
 //   node scripts/cluster.js up [--name N] [--dir D] [--nodes 2]   start (or reuse) a cluster
 //   node scripts/cluster.js down [--name N] [--dir D]             delete it; safe to repeat
 //
-// From code: `const c = await startCluster({ name, dir }); ...; await c.stop();`
+// From code: `const c = await startCluster({ name, dir }); ...; await c.stop();` (c.pause() stops the
+// processes but keeps the cluster's state: the next startCluster with the same name and dir resumes it).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -257,6 +258,7 @@ export async function startCluster({ name = DEFAULT_NAME, dir, nodes = 2, timeou
     kubeconfig: l.kubeconfig,
     apiServer,
     stop: () => stopCluster({ name, dir: l.root }),
+    pause: () => pauseCluster({ name, dir: l.root }),
   });
 
   // Build (first run only) one tool at a time: each build uses every core.
@@ -272,6 +274,22 @@ export async function startCluster({ name = DEFAULT_NAME, dir, nodes = 2, timeou
       log(`cluster '${name}' is already running (${l.root}); reusing it`);
       await phase(`waiting for ${nodes} Ready nodes`, () => ensureNodes(l, name, bins.kwokctl, env, nodes, timeoutMs));
       return handle(readKubeconfig(l.kubeconfig).server);
+    }
+    // A cluster paused by an earlier run (kwokctl stop cluster): start its processes again on the
+    // same etcd data. If that fails (a port taken meanwhile, a broken state), start from scratch.
+    if (existsSync(l.kubeconfig)) {
+      try {
+        await phase(`kwokctl start cluster ${name} (resuming its state)`, () =>
+          runKwokctl(bins.kwokctl, ['start', 'cluster', `--name=${name}`, `--timeout=${Math.ceil(timeoutMs / 1000)}s`], env),
+        );
+        const kc = readKubeconfig(l.kubeconfig);
+        await waitFor('/readyz', 60_000, async () => (await healthy(kc)) || 'not ready');
+        await phase(`waiting for ${nodes} Ready nodes`, () => ensureNodes(l, name, bins.kwokctl, env, nodes, timeoutMs));
+        log(`cluster '${name}' resumed in ${seconds(Date.now() - started)}`);
+        return handle(kc.server);
+      } catch (err) {
+        log(`resuming cluster '${name}' failed (${err.message.split('\n')[0]})`);
+      }
     }
     log(`cluster '${name}' in ${l.root} is left over from an earlier run; deleting it first`);
     await stopCluster({ name, dir: l.root });
@@ -392,6 +410,47 @@ function alive(pid) {
   }
 }
 
+/** Sends SIGTERM to the processes, then SIGKILL to those still running after 10 s. */
+async function endProcesses(pids) {
+  let leftovers = pids;
+  for (const pid of leftovers) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while ((leftovers = leftovers.filter(alive)).length > 0 && Date.now() < deadline) await sleep(200);
+  for (const pid of leftovers) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Stops the cluster's processes (`kwokctl stop cluster`) but keeps its state (etcd data, certificates,
+ * kubeconfig), so startCluster resumes it. Safe to call when it is stopped or gone already.
+ */
+export async function pauseCluster({ name = DEFAULT_NAME, dir } = {}) {
+  const started = Date.now();
+  const l = layout(name, dir);
+  if (!existsSync(l.clusterDir)) return;
+  const { kwokctl } = await ensureTool('kwok');
+  await runKwokctl(kwokctl, ['stop', 'cluster', `--name=${name}`], kwokctlEnv(l), { stream: false }).catch(
+    (err) => log(`kwokctl stop failed (${err.message.split('\n')[0]}); ending the processes directly`),
+  );
+  const leftovers = processesUnder(`${l.clusterDir}/`);
+  if (leftovers.length > 0) {
+    log(`ending leftover processes ${leftovers.join(' ')}`);
+    await endProcesses(leftovers);
+  }
+  log(`cluster '${name}' is stopped, state kept in ${l.root} (${seconds(Date.now() - started)})`);
+}
+
 /**
  * Deletes the cluster (`kwokctl delete cluster`), then ends any of its processes still running and
  * removes its state and kubeconfig. Safe to call when the cluster is already gone.
@@ -407,25 +466,10 @@ export async function stopCluster({ name = DEFAULT_NAME, dir } = {}) {
       (err) => log(`kwokctl delete failed (${err.message.split('\n')[0]}); ending the processes directly`),
     );
   }
-  let leftovers = processesUnder(`${l.clusterDir}/`);
+  const leftovers = processesUnder(`${l.clusterDir}/`);
   if (leftovers.length > 0) {
     log(`ending leftover processes ${leftovers.join(' ')}`);
-    for (const pid of leftovers) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
-    const deadline = Date.now() + 10_000;
-    while ((leftovers = leftovers.filter(alive)).length > 0 && Date.now() < deadline) await sleep(200);
-    for (const pid of leftovers) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    await endProcesses(leftovers);
   }
   rmSync(l.clusterDir, { recursive: true, force: true });
   rmSync(l.kubeconfig, { force: true });

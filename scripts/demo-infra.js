@@ -7,7 +7,9 @@
 //     applies its image tags to the production Deployments
 //   - the example service running twice (stable, canary) and a Prometheus scraping them
 //   - a notification sink printing what Shipyard sends
-// Returns the environment the workers need and a stop().
+// Returns the environment the workers need and a stop(). stop() ends the processes but keeps the
+// state under <dataDir>/demo (cluster, registry, Prometheus data, config repo): the next start reuses
+// it; `npm run dev:down` (scripts/dev-down.js) deletes it.
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -172,7 +174,7 @@ spec:
       clearInterval(applyConfig);
       sink.close();
       for (const c of children) c.kill('SIGTERM');
-      await cluster.stop();
+      await cluster.pause();
     },
   };
 }

@@ -1,54 +1,66 @@
 #!/usr/bin/env node
-// `npm start`: the embedded Shipyard stack on one machine.
+// `npm start`: the embedded Shipyard stack on one machine, a development environment.
 //   - Temporal dev server + UI (SQLite under .data/, so releases survive a restart), search attributes registered
-//   - the all-in-one worker (orchestrator, build and deploy roles)
+//   - the all-in-one worker (orchestrator, build and deploy roles) and the webhook gateway
 // With TEMPORAL_ADDRESS set, no dev server is started: the worker joins that cluster instead.
-// Ctrl-C stops everything.
+// A process that dies is restarted with backoff (scripts/supervise.js); nothing else stops.
+// Ctrl-C stops the processes and keeps state (dev server DB, local cluster, registry, Prometheus data);
+// `npm run dev:down` deletes it. Writes .data/env.sh (for a shell) and .data/stack.json (pids).
+//   SHIPYARD_LOG_FORMAT  text (default here: readable, one `[worker]`/`[gateway]` prefix a line) or json
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { startDevServer, portInUse } from './dev-server.js';
+import { supervise } from './supervise.js';
+import { relayOutput } from './log-lines.js';
+import { cachedToolPathEnv } from './tools.js';
+import { alive, readStackState, stackFile, writeEnvFile, writeStackState } from './stack-state.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = process.env.SHIPYARD_DATA_DIR || join(root, '.data');
 const port = Number(process.env.SHIPYARD_TEMPORAL_PORT || 7233);
 const uiPort = Number(process.env.SHIPYARD_UI_PORT || 8233);
-const log = (m) => console.log(`[shipyard] ${m}`);
+const logFormat = process.env.SHIPYARD_LOG_FORMAT === 'json' ? 'json' : 'text';
+const log = (m, { loud = false } = {}) => (loud ? console.error(`[shipyard] !!! ${m}`) : console.log(`[shipyard] ${m}`));
 
-const children = [];
+const children = new Map(); // name -> ChildProcess currently running
+const supervisors = [];
+const state = { pid: process.pid, startedAt: new Date().toISOString(), dataDir, processes: {} };
 let stopping = false;
 let server;
 let demoInfra;
 // --local-cluster (or SHIPYARD_LOCAL_CLUSTER=1): also bring up what the demo releases into.
 const localCluster = process.argv.includes('--local-cluster') || process.env.SHIPYARD_LOCAL_CLUSTER === '1';
 
+function recordPid(name, pid, extra = {}) {
+  const prev = state.processes[name];
+  state.processes[name] = { ...prev, ...extra, pid, since: new Date().toISOString(), restarts: prev ? prev.restarts + 1 : 0 };
+  writeStackState(dataDir, state);
+}
+
 async function main() {
+  const previous = readStackState(dataDir);
+  if (previous && previous.pid !== process.pid && alive(previous.pid)) {
+    throw new Error(`a stack is already running from ${dataDir} (pid ${previous.pid}); stop it first (Ctrl-C there, or kill ${previous.pid})`);
+  }
   const external = process.env.TEMPORAL_ADDRESS;
-  const env = { ...process.env };
+  const env = { ...process.env, SHIPYARD_LOG_FORMAT: logFormat };
   let uiUrl = process.env.SHIPYARD_UI_URL;
   if (external) {
     log(`using the Temporal cluster at ${external} (namespace ${process.env.TEMPORAL_NAMESPACE || 'default'}); no dev server started`);
     log('make sure Shipyard search attributes are registered there (README: "Point Shipyard at a real Temporal")');
+    state.temporal = { address: external };
   } else {
     for (const p of [port, uiPort]) {
       if (await portInUse(p)) throw new Error(`port ${p} is in use (another npm start?). Set SHIPYARD_TEMPORAL_PORT / SHIPYARD_UI_PORT, or stop it.`);
     }
-    const dbFile = join(dataDir, 'temporal.db');
-    log(`starting Temporal dev server on 127.0.0.1:${port}, state in ${dbFile}`);
-    const started = Date.now();
-    server = await startDevServer({ port, uiPort, dbFile, logFile: join(dataDir, 'temporal.log') });
-    log(`Temporal is up in ${((Date.now() - started) / 1000).toFixed(1)}s (log: ${join(dataDir, 'temporal.log')})`);
+    await startTemporal();
     env.TEMPORAL_ADDRESS = server.address;
     uiUrl ??= `http://localhost:${uiPort}`;
     env.SHIPYARD_UI_URL = uiUrl;
-    server.process.on('exit', (code, signal) => {
-      if (!stopping) {
-        log(`Temporal dev server exited unexpectedly (${signal ?? code}); stopping`);
-        shutdown(1);
-      }
-    });
+    state.temporal = { address: server.address, uiUrl };
   }
 
   if (localCluster) {
@@ -58,6 +70,7 @@ async function main() {
   } else {
     log('no local cluster (start with `npm start -- --local-cluster` for the full demo): deploy stages need KUBECONFIG');
   }
+  if (stopping) return;
   startChild('worker', [join(root, 'dist/workers/all-in-one.js')], env);
 
   // The gateway: signed webhooks and chat approvals. Without a configured generic-webhook secret,
@@ -72,44 +85,106 @@ async function main() {
   const webhookSecret = process.env.SHIPYARD_WEBHOOK_SECRET || readFileSync(secretFile, 'utf8').trim();
   startChild('gateway', [join(root, 'dist/client/gateway/main.js')], { ...env, SHIPYARD_GATEWAY_PORT: gatewayPort, SHIPYARD_WEBHOOK_SECRET: webhookSecret });
 
+  // For a shell: the tools on PATH and the addresses of this stack.
+  const envFile = writeEnvFile(dataDir, {
+    pathDirs: cachedToolPathEnv('').split(':').filter(Boolean),
+    vars: {
+      TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE,
+      SHIPYARD_UI_URL: uiUrl,
+      KUBECONFIG: demoInfra?.env.KUBECONFIG,
+      PROMETHEUS_URL: demoInfra?.env.PROMETHEUS_URL,
+    },
+  });
+
   console.log('');
   log('Shipyard is running.');
   if (uiUrl) log(`  Temporal UI:      ${uiUrl}  (releases are workflows; filter by ShipyardService, ShipyardStage, ...)`);
   log(`  webhook gateway:  http://127.0.0.1:${gatewayPort}/webhooks/{github,gitlab,generic}  (generic secret: ${process.env.SHIPYARD_WEBHOOK_SECRET ? '$SHIPYARD_WEBHOOK_SECRET' : secretFile})`);
+  log(`  tools in a shell: source ${envFile}   (temporal, kubectl, helm, ...${demoInfra ? '; KUBECONFIG of the local cluster' : ''})`);
   log(`  start the demo:   npm run demo`);
   log(`  or any release:   npx shipyard release start -f examples/release.yaml --commit <sha> --wait`);
   log(`  list releases:    npx shipyard list`);
-  log('  stop:             Ctrl-C');
+  log(`  pids:             ${stackFile(dataDir)}`);
+  log('  stop:             Ctrl-C (keeps state; `npm run dev:down` deletes it)');
+}
+
+/** The dev server, restarted on its SQLite file when it dies. The first start must succeed. */
+async function startTemporal() {
+  const dbFile = join(dataDir, 'temporal.db');
+  const logFile = join(dataDir, 'temporal.log');
+  const opts = { port, uiPort, dbFile, logFile };
+  log(`starting Temporal dev server on 127.0.0.1:${port}, state in ${dbFile}`);
+  const started = Date.now();
+  let first = await startDevServer(opts);
+  log(`Temporal is up in ${((Date.now() - started) / 1000).toFixed(1)}s (log: ${logFile})`);
+  const sup = supervise({
+    name: 'Temporal dev server',
+    log: (m) => log(`${m}. Workflows pause until it is back; their state is in ${dbFile} (log: ${logFile})`, { loud: true }),
+    shouldRestart: () => !stopping,
+    start: async () => {
+      const s = first ?? (await startDevServer(opts));
+      if (!first) log(`Temporal dev server is back on ${s.address}`);
+      first = undefined;
+      if (stopping) {
+        await s.stop();
+        throw new Error('stopping');
+      }
+      server = s;
+      return { pid: s.process.pid, onExit: (cb) => onChildExit(s.process, cb) };
+    },
+    onStart: (pid) => {
+      log(`Temporal dev server pid ${pid}`);
+      recordPid('temporal', pid, { address: `127.0.0.1:${port}` });
+    },
+  });
+  supervisors.push(sup);
+  await sup.ready;
 }
 
 function startChild(name, args, env) {
-  const child = spawn(process.execPath, args, { env, stdio: 'inherit' });
-  children.push(child);
-  child.on('exit', (code, signal) => {
-    if (!stopping) {
-      log(`${name} exited unexpectedly (${signal ?? code}); stopping`);
-      shutdown(1);
-    }
+  const sup = supervise({
+    name,
+    log,
+    shouldRestart: () => !stopping,
+    start: () => {
+      const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.set(name, child);
+      relayOutput(child, name, logFormat);
+      return { pid: child.pid, onExit: (cb) => onChildExit(child, cb) };
+    },
+    onStart: (pid) => {
+      log(`${name} started (pid ${pid})`);
+      recordPid(name, pid);
+    },
+  });
+  supervisors.push(sup);
+}
+
+// A Ctrl-C in the terminal reaches the children too: give our own SIGINT handler a moment to run
+// first, so a child stopping for that reason is not reported (or restarted) as a crash.
+function onChildExit(child, cb) {
+  child.once('exit', (code, signal) => setTimeout(() => !stopping && cb(code, signal), 300));
+}
+
+function stopChild(c) {
+  return new Promise((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    c.once('exit', resolve);
+    c.kill('SIGINT');
+    setTimeout(() => c.kill('SIGKILL'), 15_000).unref();
   });
 }
 
 async function shutdown(code = 0) {
   if (stopping) return;
   stopping = true;
-  log('stopping...');
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          c.once('exit', resolve);
-          c.kill('SIGINT');
-          setTimeout(() => c.kill('SIGKILL'), 15_000).unref();
-        }),
-    ),
-  );
+  log('stopping (state is kept; `npm run dev:down` deletes it)...');
+  for (const s of supervisors) s.stop();
+  await Promise.all([...children.values()].map(stopChild));
   if (demoInfra) await demoInfra.stop().catch((err) => log(`demo infra: ${err.message}`));
   if (server) await server.stop();
+  if (readStackState(dataDir)?.pid === process.pid) rmSync(stackFile(dataDir), { force: true });
   log('stopped');
   process.exit(code);
 }

@@ -8,6 +8,7 @@
 //
 //   node scripts/tools.js ensure temporal [more...]   build if needed, print paths
 //   node scripts/tools.js path temporal                print the path (builds if needed)
+//   node scripts/tools.js path                         PATH with every cached tool's bin dir in front
 //   node scripts/tools.js list                         show pins and what is cached
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -412,6 +413,17 @@ export async function toolPathEnv(names, basePath = process.env.PATH || '') {
   return [...dirs, basePath].filter(Boolean).join(delimiter);
 }
 
+/**
+ * PATH with the bin directory of every tool already built in the cache in front (builds nothing;
+ * tools found on PATH or not built yet add nothing). For a shell: `export PATH=$(node scripts/tools.js path)`.
+ */
+export function cachedToolPathEnv(basePath = process.env.PATH || '') {
+  const dirs = Object.entries(TOOLS)
+    .filter(([name, tool]) => tool.binaries && tool.binaries.every((b) => isExecutable(join(toolBinDir(name), b))))
+    .map(([name]) => toolBinDir(name));
+  return [...dirs, basePath].filter(Boolean).join(delimiter);
+}
+
 /** Path of one binary (or file) of a tool (the tool's first one by default). */
 export async function toolPath(name, binary) {
   const paths = await ensureTool(name);
@@ -422,8 +434,12 @@ export async function toolPath(name, binary) {
 
 async function main(argv) {
   const [cmd, ...names] = argv;
+  if (cmd === 'path' && names.length === 0) {
+    console.log(cachedToolPathEnv());
+    return;
+  }
   if (cmd === 'ensure' || cmd === 'path') {
-    if (names.length === 0) throw new Error(`usage: tools.js ${cmd} <tool...>`);
+    if (names.length === 0) throw new Error(`usage: tools.js ensure <tool...>`);
     for (const name of names) {
       const started = Date.now();
       const paths = await ensureTool(name);
