@@ -22,6 +22,35 @@ export interface WorkerSetup {
   /** Activity implementations per role; defaults to the real adapters. */
   activities?: Partial<Record<Exclude<Role, 'orchestrator'>, object>>;
   identity?: string;
+  /**
+   * Worker Versioning for the orchestrator: its workflows are PINNED to this deployment version, so
+   * an in-flight release keeps running the code it started with. Defaults to deploymentFromEnv().
+   */
+  deployment?: WorkerDeployment;
+}
+
+export interface WorkerDeployment {
+  /** The Worker Deployment, e.g. `shipyard`. */
+  deploymentName: string;
+  /** This build of the workers, e.g. a git commit or release tag. */
+  buildId: string;
+}
+
+/** SHIPYARD_WORKER_DEPLOYMENT and SHIPYARD_BUILD_ID, both or neither. */
+export function deploymentFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerDeployment | undefined {
+  const deploymentName = env.SHIPYARD_WORKER_DEPLOYMENT?.trim();
+  const buildId = env.SHIPYARD_BUILD_ID?.trim();
+  if (!deploymentName && !buildId) return undefined;
+  if (!deploymentName || !buildId) {
+    throw new Error('Worker Versioning needs both SHIPYARD_WORKER_DEPLOYMENT and SHIPYARD_BUILD_ID (one is set, the other is empty)');
+  }
+  return { deploymentName, buildId };
+}
+
+/** Options that pin every workflow the orchestrator starts to this build. */
+export function versioningOptions(deployment: WorkerDeployment | undefined): Pick<WorkerOptions, 'workerDeploymentOptions'> {
+  if (!deployment) return {};
+  return { workerDeploymentOptions: { version: deployment, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' } };
 }
 
 export async function connect(settings: TemporalSettings = temporalSettings()): Promise<NativeConnection> {
@@ -41,7 +70,12 @@ export async function createWorker(role: Role, setup: WorkerSetup): Promise<Work
   };
   // The orchestrator also runs the coordination activities (signal-with-start of lease and freeze
   // workflows): they need only Temporal, so releases never wait on a deploy worker for them.
-  if (role === 'orchestrator') return Worker.create({ ...base, ...workflowSource(), activities: createCoordinationActivities() });
+  // Only the orchestrator is versioned: activities hold no workflow state, so build and deploy
+  // workers can be upgraded at any time.
+  if (role === 'orchestrator') {
+    const deployment = 'deployment' in setup ? setup.deployment : deploymentFromEnv();
+    return Worker.create({ ...base, ...workflowSource(), ...versioningOptions(deployment), activities: createCoordinationActivities() });
+  }
   if (role === 'build') {
     return Worker.create({
       ...base,
@@ -62,11 +96,14 @@ export async function runRoles(roles: Role[]): Promise<void> {
   const settings = temporalSettings();
   const connection = await connect(settings);
   const taskQueues = taskQueueOverrides();
-  const workers = await Promise.all(roles.map((role) => createWorker(role, { connection, namespace: settings.namespace, taskQueues })));
+  // Read (and validated) before any worker starts: a half-set pair fails fast with a clear message.
+  const deployment = deploymentFromEnv();
+  const workers = await Promise.all(roles.map((role) => createWorker(role, { connection, namespace: settings.namespace, taskQueues, deployment })));
   console.log(
     `shipyard worker [${roles.join(', ')}] connected to ${settings.address} namespace ${settings.namespace}; ` +
       `task queues: ${roles.map((r) => taskQueues[r] ?? TASK_QUEUES[r]).join(', ')}` +
-      (runtime.metricsAddress ? `; metrics on http://${runtime.metricsAddress}/metrics` : ''),
+      (runtime.metricsAddress ? `; metrics on http://${runtime.metricsAddress}/metrics` : '') +
+      (deployment && roles.includes('orchestrator') ? `; workflows pinned to ${deployment.deploymentName}.${deployment.buildId}` : ''),
   );
   try {
     await Promise.all(workers.map((w) => w.run()));
