@@ -1,10 +1,11 @@
 // Loading a release spec from YAML: parse, validate, apply defaults, and say exactly what is wrong.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import type { z } from 'zod';
 import { ReleaseSpecSchema, type ReleaseSpec } from './schema.js';
 import { checkLocalCharts, resolveLocalPaths } from './paths.js';
+import { closest, knownKeysAt } from './suggest.js';
 
 export { resolveLocalPaths } from './paths.js';
 
@@ -17,10 +18,14 @@ export interface SpecIssue {
   column?: number;
 }
 
-/** A spec that cannot be used. Its message lists every issue, one per line, each naming its field. */
+/**
+ * A spec that cannot be used. Its message lists every issue, one per line, each naming its field,
+ * in file order (line, then column); issues without a position keep their order, after the others.
+ */
 export class SpecError extends Error {
   readonly issues: SpecIssue[];
-  constructor(source: string, issues: SpecIssue[]) {
+  constructor(source: string, given: SpecIssue[]) {
+    const issues = [...given].sort(byPosition);
     const lines = issues.map((i) => {
       const where = i.line ? `${source}:${i.line}:${i.column}` : source;
       return `  ${where}: ${i.path || '(document)'}: ${i.message}`;
@@ -29,6 +34,11 @@ export class SpecError extends Error {
     this.name = 'SpecError';
     this.issues = issues;
   }
+}
+
+function byPosition(a: SpecIssue, b: SpecIssue): number {
+  if (a.line === undefined || b.line === undefined) return (a.line === undefined ? 1 : 0) - (b.line === undefined ? 1 : 0);
+  return a.line - b.line || (a.column ?? 0) - (b.column ?? 0);
 }
 
 /** Largest spec accepted; a release spec is a page of YAML, not a data file. */
@@ -41,7 +51,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
-type Locate = (path: PropertyKey[]) => { line?: number; column?: number };
+/** Position of the value at `path`; with `atKey`, of the mapping key that is the path's last step. */
+type Locate = (path: PropertyKey[], atKey?: boolean) => { line?: number; column?: number };
 
 export interface ParseOptions {
   /**
@@ -71,7 +82,16 @@ export function parseSpec(text: string, source = 'spec', options: ParseOptions =
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new SpecError(source, [{ path: '', message: 'a release spec is a YAML mapping (service:, source:, environments:, ...)' }]);
   }
-  const locate: Locate = (path) => {
+  const locate: Locate = (path, atKey) => {
+    if (atKey && path.length > 0) {
+      const map = doc.getIn(path.slice(0, -1) as unknown[], true);
+      const key = String(path[path.length - 1]);
+      const pair = isMap(map) ? map.items.find((p) => isScalar(p.key) && String(p.key.value) === key) : undefined;
+      if (pair && isNode(pair.key) && pair.key.range) {
+        const pos = lineCounter.linePos(pair.key.range[0]);
+        return { line: pos.line, column: pos.col };
+      }
+    }
     // Point at the deepest node of the path that exists in the document.
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n) as unknown[], true);
@@ -93,7 +113,7 @@ export function validateSpec(data: unknown, source = 'spec', locate: Locate = ()
 /** The schema's issues and, with a base directory, the file system's, all reported at once. */
 function check(data: unknown, source: string, locate: Locate, baseDir?: string): ReleaseSpec {
   const result = ReleaseSpecSchema.safeParse(data);
-  const issues = result.success ? [] : result.error.issues.map((issue) => toSpecIssue(issue, locate));
+  const issues = result.success ? [] : result.error.issues.flatMap((issue) => toSpecIssues(issue, data, locate));
   if (baseDir !== undefined && data !== null && typeof data === 'object') {
     for (const p of checkLocalCharts(data, baseDir)) issues.push({ path: formatPath(p.path), message: p.message, ...locate(p.path) });
   }
@@ -101,12 +121,32 @@ function check(data: unknown, source: string, locate: Locate, baseDir?: string):
   return result.data;
 }
 
-function toSpecIssue(issue: z.core.$ZodIssue, locate: Locate): SpecIssue {
+function toSpecIssues(issue: z.core.$ZodIssue, data: unknown, locate: Locate): SpecIssue[] {
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => unknownField(issue.path, key, data, locate));
   let message = issue.message;
-  if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
   if (issue.code === 'invalid_type' && message.includes('received undefined')) message = 'is required';
-  const path = issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path;
-  return { path: formatPath(issue.path), message, ...locate(path) };
+  return [{ path: formatPath(issue.path), message, ...locate(issue.path) }];
+}
+
+/**
+ * One issue per unknown key, at the key itself, suggesting the nearest field the object allows:
+ * one it lacks first (more likely the intended one), else one it has (a stray misspelled copy).
+ */
+function unknownField(objectPath: PropertyKey[], key: string, data: unknown, locate: Locate): SpecIssue {
+  const present = valueAt(data, objectPath);
+  const known = knownKeysAt(ReleaseSpecSchema, objectPath);
+  const suggestion = closest(key, known.filter((k) => !(present && Object.hasOwn(present, k)))) ?? closest(key, known);
+  const path = [...objectPath, key];
+  return { path: formatPath(path), message: `unknown field${suggestion ? `; did you mean ${suggestion}?` : ''}`, ...locate(path, true) };
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): object | undefined {
+  let here = data;
+  for (const key of path) {
+    if (here === null || typeof here !== 'object') return undefined;
+    here = (here as Record<PropertyKey, unknown>)[key];
+  }
+  return here !== null && typeof here === 'object' ? here : undefined;
 }
 
 export function loadSpecFile(path: string): ReleaseSpec {

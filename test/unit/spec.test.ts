@@ -100,7 +100,7 @@ describe('invalid specs name the field', () => {
   });
 
   test('unknown field (typo) with its line', () => {
-    const issue = expectIssue(MINIMAL.replace('release: payments', 'release: payments, namepsace: prod'), 'environments[0].deploy.helm', /unknown field 'namepsace'/);
+    const issue = expectIssue(MINIMAL.replace('release: payments', 'release: payments, namepsace: prod'), 'environments[0].deploy.helm.namepsace', /^unknown field; did you mean namespace\?$/);
     assert.equal(issue.line, 6);
   });
 
@@ -132,7 +132,7 @@ ${metrics}`;
 
   test('a step has exactly one action', () => {
     expectIssue(canary('[ { setWeight: 5, pause: 1m } ]'), 'environments[0].canary.steps[0]', /exactly one of setWeight, pause, analysis, approval, fault \(found setWeight, pause\)/);
-    expectIssue(canary('[ { experiment: {} } ]'), 'environments[0].canary.steps[0]', /unknown field 'experiment'/);
+    expectIssue(canary('[ { experiment: {} } ]'), 'environments[0].canary.steps[0].experiment', /^unknown field$/);
   });
 
   test('analysis names a metric that exists', () => {
