@@ -162,6 +162,12 @@ test('helm install into a fresh namespace: Deployments, service accounts, RBAC, 
     assert.deepEqual(getJson('rolebinding', '-n', apps).items, []);
     assert.throws(() => kubectl('get', 'clusterrole', `shipyard-deploy-read-${ns}`), /NotFound/);
   } finally {
+    // After a failure, still remove the release's cluster-scoped objects (ClusterRole/-Binding).
+    try {
+      helm('uninstall', 'shipyard', '-n', ns, '--ignore-not-found');
+    } catch {
+      // never installed
+    }
     for (const n of [ns, apps]) {
       try {
         kubectl('delete', 'namespace', n, '--wait=false');
