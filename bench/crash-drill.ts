@@ -15,19 +15,18 @@
 //   BENCH_DRILL_KILL_AFTER_MS=0      how long the activity runs before the kill; one round per value.
 //     ~0 is the worst case: a heartbeat has just been recorded (heartbeating activities), or the whole
 //     start-to-close is still ahead (a measurement, which has no heartbeat timeout).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
 import { HEARTBEAT_TIMEOUT } from '../workflows/activity-options.js';
 import { readLedger, type LedgerLine } from '../test/helpers/ledger-activities.js';
 import { startRelease, type HistoryEvent } from '../test/helpers/release.js';
 import { twoEnvSpec } from '../test/helpers/specs.js';
+import { startCrashWorker } from '../test/helpers/crash-process.js';
 import { connectClient, eventually, uniqueName, uniqueQueues, type TemporalTestContext, type TestQueues } from '../test/helpers/temporal.js';
 
-const WORKER = fileURLToPath(new URL('../test/helpers/crash-worker.js', import.meta.url));
 const BUDGET_MS = 20_000;
 const KILL_AFTER_MS = (process.env.BENCH_DRILL_KILL_AFTER_MS || '0').split(',').map(Number);
 const PARALLEL = Number(process.env.BENCH_DRILL_PARALLEL || 3);
@@ -76,25 +75,13 @@ process.on('exit', () => {
 });
 
 function startWorker(queues: TestQueues, ledger: string, log: string, slow = ''): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--enable-source-maps', WORKER], {
-    env: {
-      ...process.env,
-      SHIPYARD_ORCHESTRATOR_QUEUE: queues.orchestrator,
-      SHIPYARD_BUILD_QUEUE: queues.build,
-      SHIPYARD_DEPLOY_QUEUE: queues.deploy,
-      SHIPYARD_TEST_LEDGER: ledger,
-      SHIPYARD_TEST_SLOW: slow,
+  return startCrashWorker(queues, ledger, {
+    slow,
+    stderrTo: log,
+    onSpawn: (child) => {
+      children.add(child);
+      child.on('exit', () => children.delete(child));
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.stderr!.pipe(createWriteStream(log, { flags: 'a' }));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => String(d).includes('ready') && resolve(child));
-    child.on('exit', (code) => {
-      children.delete(child);
-      reject(new Error(`crash worker exited early (${code}); see ${log}`));
-    });
   });
 }
 

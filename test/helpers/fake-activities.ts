@@ -2,7 +2,7 @@
 // in-memory model of the outside world that records every call. Adapter tests use the real tools.
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { parseDuration } from '../../spec/duration.js';
+import { measureSeries } from '../../activities/metrics/series.js';
 import type {
   BuildActivities,
   DeployActivities,
@@ -60,6 +60,16 @@ export class FakeWorld {
   effects(): string[] {
     const reads = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'measureSeries', 'notify', 'checkHealth', 'updateJira', 'readImages', 'httpProbe']);
     return this.names((c) => !reads.has(c.name));
+  }
+
+  /** The metric's next scripted value (the last repeats); 'error' is a failed query. */
+  private async nextValue(metric: string): Promise<number | null> {
+    const values = this.metricValues.get(metric) ?? [0];
+    const n = this.metricCursor.get(metric) ?? 0;
+    this.metricCursor.set(metric, n + 1);
+    const value = values[Math.min(n, values.length - 1)];
+    if (value === 'error') throw ApplicationFailure.retryable('prometheus: connection refused (injected)', 'MetricQueryError');
+    return value;
   }
 
   private async enter(name: string, environment: string | undefined, detail?: unknown): Promise<void> {
@@ -200,33 +210,12 @@ export class FakeWorld {
       },
       measureMetric: async (i) => {
         await this.enter('measureMetric', i.environment, i.metric.name);
-        const values = this.metricValues.get(i.metric.name) ?? [0];
-        const n = this.metricCursor.get(i.metric.name) ?? 0;
-        this.metricCursor.set(i.metric.name, n + 1);
-        const value = values[Math.min(n, values.length - 1)];
-        if (value === 'error') throw ApplicationFailure.retryable('prometheus: connection refused (injected)', 'MetricQueryError');
-        return { value };
+        return { value: await this.nextValue(i.metric.name) };
       },
+      // The real series loop (judging, tally, heartbeats, cancellable sleeps) over the scripted values.
       measureSeries: async (i) => {
         await this.enter('measureSeries', i.environment, i.metric.name);
-        const { MetricTally, judge } = await import('../../spec/judge.js');
-        const tally = Object.assign(new MetricTally(i.metric), i.tally);
-        const values = this.metricValues.get(i.metric.name) ?? [0];
-        const measurements = [];
-        for (let k = 0; k < i.rounds; k++) {
-          const n = this.metricCursor.get(i.metric.name) ?? 0;
-          this.metricCursor.set(i.metric.name, n + 1);
-          const v = values[Math.min(n, values.length - 1)];
-          const value = v === 'error' ? null : v;
-          const phase = v === 'error' ? ('error' as const) : judge(i.metric, value);
-          measurements.push({ at: new Date().toISOString(), value, phase, message: v === 'error' ? 'prometheus: connection refused (injected)' : undefined });
-          const verdict = tally.record(phase);
-          const state = { failures: tally.failures, consecutiveErrors: tally.consecutiveErrors, measurements: tally.measurements };
-          if (verdict) return { measurements, tally: state, verdict };
-          Context.current().heartbeat();
-          if (k < i.rounds - 1) await Context.current().sleep(Math.min(1000, parseDuration(i.metric.interval)));
-        }
-        return { measurements, tally: { failures: tally.failures, consecutiveErrors: tally.consecutiveErrors, measurements: tally.measurements } };
+        return measureSeries(i, { measure: (metric) => this.nextValue(metric.name) });
       },
       notify: async (i) => {
         await this.enter('notify', i.environment, i.event);

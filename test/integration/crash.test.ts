@@ -3,17 +3,16 @@
 // Activities are MOCKED but live in a real separate process and record to a ledger file.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { twoEnvSpec } from '../helpers/specs.js';
+import { startCrashWorker } from '../helpers/crash-process.js';
 import { readLedger } from '../helpers/ledger-activities.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
 import { connectClient, eventually, uniqueName, uniqueQueues, type TemporalTestContext, type TestQueues } from '../helpers/temporal.js';
 
-const WORKER = fileURLToPath(new URL('../helpers/crash-worker.js', import.meta.url));
 let ctx: TemporalTestContext;
 before(async () => {
   ctx = await connectClient();
@@ -22,23 +21,7 @@ after(async () => {
   await ctx.close();
 });
 
-function startWorker(queues: TestQueues, ledger: string, slow = ''): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--enable-source-maps', WORKER], {
-    env: {
-      ...process.env,
-      SHIPYARD_ORCHESTRATOR_QUEUE: queues.orchestrator,
-      SHIPYARD_BUILD_QUEUE: queues.build,
-      SHIPYARD_DEPLOY_QUEUE: queues.deploy,
-      SHIPYARD_TEST_LEDGER: ledger,
-      SHIPYARD_TEST_SLOW: slow,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => String(d).includes('ready') && resolve(child));
-    child.on('exit', (code) => reject(new Error(`crash worker exited early (${code})`)));
-  });
-}
+const startWorker = (queues: TestQueues, ledger: string, slow = '') => startCrashWorker(queues, ledger, { slow });
 
 function kill(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
