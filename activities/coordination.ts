@@ -2,9 +2,13 @@
 // workflows on behalf of a release. Workflows can signal a running workflow but not start one, so
 // the first request for a lease (or the first freeze subscription) goes through here. Both are
 // idempotent: the lease and freeze workflows ignore a repeated request from the same run.
+// startLoadedRelease starts a release for the pipeline workflow (a spec read from the app repository).
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { freezeSubscribeSignal, leaseRequestSignal } from '../workflows/messages.js';
+import { temporalSettings } from '../config/temporal.js';
+import { ShipyardClient, ShipyardUsageError } from '../client/index.js';
+import { ApplicationFailure } from '@temporalio/common';
 import type { CoordinationActivities } from './coordination-types.js';
 
 export function createCoordinationActivities(): CoordinationActivities {
@@ -27,6 +31,28 @@ export function createCoordinationActivities(): CoordinationActivities {
         if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
         throw err;
       }
+    },
+    async startLoadedRelease(input) {
+      const { client } = Context.current();
+      const { loaded } = input;
+      // The same start as `shipyard release start -f`: same ID rules, same attach-or-start semantics.
+      const started = await new ShipyardClient(client, temporalSettings()).start({
+        spec: loaded.spec,
+        commit: loaded.commit,
+        version: input.version,
+        environments: input.environments,
+        buildOnly: input.buildOnly,
+        retryFailed: input.retryFailed,
+        trigger: input.trigger,
+        taskQueues: input.taskQueues,
+        leaseCheckInterval: input.leaseCheckInterval,
+        charts: loaded.charts,
+        specSource: { repo: input.repo, path: loaded.specPath, sha256: loaded.specSha256 },
+      }).catch((err) => {
+        if (err instanceof ShipyardUsageError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidReleaseInput');
+        throw err;
+      });
+      return { ...started, ended: started.ended && { outcome: started.ended.outcome, message: started.ended.message } };
     },
     async subscribeFreeze(input) {
       const { client, info } = Context.current();

@@ -7,6 +7,7 @@ import type {
   NotifySpec,
   RouterSpec,
   JiraSpec,
+  ReleaseSpec,
 } from '../spec/schema.js';
 
 /** Identifies the release and environment an activity acts for; used to build idempotency keys. */
@@ -99,6 +100,43 @@ export interface BuildActivities {
   promoteImage(input: PromoteImageInput): Promise<ImageRef>;
   /** Read-only: the JIRA issue keys in the commits since the last successful release (heartbeats while it scans). */
   scanJiraIssues(input: JiraScanInput): Promise<{ issues: string[] }>;
+  /** Read-only: the release spec at a commit of the app repository, validated, its charts packaged. */
+  readRepoSpec(input: RepoSpecInput): Promise<RepoSpecResult>;
+}
+
+/** A packaged helm chart (.tgz), handed from the build worker to the deploy worker by content. */
+export interface ChartArchive {
+  name: string;
+  version: string;
+  sha256: string;
+  /** The .tgz, base64. */
+  data: string;
+}
+
+export interface RepoSpecInput {
+  /** Git URL of the application repository. */
+  repo: string;
+  /** The commit to release (full or abbreviated hash). */
+  commit: string;
+  /** Spec file inside the repository; default .shipyard/release.yaml. */
+  path?: string;
+  environments?: string[];
+  buildOnly?: boolean;
+}
+
+export interface RepoSpecResult {
+  /** Validated, defaults applied, independent of the build worker's checkout. */
+  spec: ReleaseSpec;
+  /** Charts of the repository the spec names, by the key that replaced their path in the spec. */
+  charts: Record<string, ChartArchive>;
+  /** The full commit hash. */
+  commit: string;
+  releaseId: string;
+  /** The selected environments in spec order; `all` when that is every one. */
+  environments: string[];
+  all: boolean;
+  specPath: string;
+  specSha256: string;
 }
 
 // ---- deploy (task queue shipyard-deploy) ----

@@ -15,6 +15,8 @@ import { ShipyardClient, ShipyardUsageError, type FinalState, type StartedReleas
 import { EXIT, exitCodeForOutcome } from './exit-codes.js';
 import { ProgressPrinter } from './progress.js';
 import { formatList, formatStatus } from './format.js';
+import { startFromRepo } from './pipeline.js';
+import { DEFAULT_SPEC_PATH } from '../spec/paths.js';
 import { DEFAULT_OUT, describeInit, InitError, initRepository } from './init.js';
 
 const TRIGGERS: TriggerKind[] = ['cli', 'jenkins', 'webhook', 'chat', 'demo', 'api'];
@@ -66,7 +68,9 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
   release
     .command('start')
     .description('start a release (or attach to the running one for the same service, environments and commit)')
-    .requiredOption('-f, --file <spec.yaml>', 'release spec')
+    .option('-f, --file <spec.yaml>', 'release spec on this machine')
+    .option('--repo <url>', 'read the spec from this application repository at the commit (pipelines as code)')
+    .option('--spec-path <path>', `with --repo: the spec file in the repository (default ${DEFAULT_SPEC_PATH})`)
     .requiredOption('--commit <sha>', 'git commit to release')
     .option('--env <name>', 'environment to release to (repeatable or comma-separated; default: all in spec order)', collect)
     .option('--version <version>', 'version (image tag); default: first 12 characters of the commit')
@@ -77,22 +81,28 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .option('--retry-failed', 'start a new attempt when the earlier release of this commit did not succeed')
     .option('--wait', 'follow progress and exit with the outcome code')
     .action(async (opts) => {
-      const spec = loadSpecFile(opts.file);
+      if (Boolean(opts.file) === Boolean(opts.repo)) throw new ShipyardUsageError('give the spec with exactly one of -f <spec.yaml> or --repo <url>');
+      if (opts.specPath && !opts.repo) throw new ShipyardUsageError('--spec-path goes with --repo');
+      const trigger = { kind: opts.trigger, by: opts.as, ref: opts.ref, deliveryId: opts.buildUrl };
+      const spec = opts.file ? loadSpecFile(opts.file) : undefined;
       const c = await getClient();
-      const started = await c.start({
-        spec,
-        commit: String(opts.commit),
-        version: opts.version,
-        environments: opts.env,
-        trigger: { kind: opts.trigger, by: opts.as, ref: opts.ref, deliveryId: opts.buildUrl },
-        retryFailed: Boolean(opts.retryFailed),
-        // A short commit is looked up in the checkout the CLI runs in first (Jenkins' workspace).
-        checkout: process.cwd(),
-      });
+      if (opts.repo && !opts.wait && !json) print(`reading ${opts.specPath ?? DEFAULT_SPEC_PATH} from ${opts.repo} at ${opts.commit} on the build worker...`);
+      const started = spec
+        ? await c.start({
+            spec,
+            commit: String(opts.commit),
+            version: opts.version,
+            environments: opts.env,
+            trigger,
+            retryFailed: Boolean(opts.retryFailed),
+            // A short commit is looked up in the checkout the CLI runs in first (Jenkins' workspace).
+            checkout: process.cwd(),
+          })
+        : await startFromRepo(c, { repo: opts.repo, specPath: opts.specPath, commit: String(opts.commit), version: opts.version, environments: opts.env, trigger, retryFailed: Boolean(opts.retryFailed) });
       // Progress goes to stderr under --wait (stdout is then the outcome), to stdout otherwise.
       const say = opts.wait ? (line: string) => io.err(`${line}\n`) : print;
       if (started.state === 'ended') {
-        exitCode = await reportEnded(c, started, { file: opts.file, env: opts.env, json, wait: Boolean(opts.wait), say, printJson });
+        exitCode = await reportEnded(c, started, { source: opts.file ? `-f ${opts.file}` : `--repo ${opts.repo}${opts.specPath ? ` --spec-path ${opts.specPath}` : ''}`, env: opts.env, json, wait: Boolean(opts.wait), say, printJson });
         return;
       }
       if (!opts.wait) {
@@ -281,7 +291,7 @@ async function follow(c: ShipyardClient, id: string, json: boolean, io: Io, star
 }
 
 interface EndedContext {
-  file: string;
+  source: string;
   env?: string[];
   json: boolean;
   wait: boolean;
@@ -297,7 +307,7 @@ async function reportEnded(c: ShipyardClient, started: StartedRelease, ctx: Ende
   const ended = started.ended!;
   const code = exitCodeForOutcome(ended.outcome);
   const succeeded = ended.outcome === 'succeeded';
-  const retry = `shipyard release start -f ${ctx.file} --commit ${started.commit}${ctx.env?.length ? ` --env ${ctx.env.join(',')}` : ''} --retry-failed`;
+  const retry = `shipyard release start ${ctx.source} --commit ${started.commit}${ctx.env?.length ? ` --env ${ctx.env.join(',')}` : ''} --retry-failed`;
   if (ctx.json) {
     // --wait --json promises the final status, as for a release it followed.
     const status = ctx.wait ? (await c.final(started.releaseId)).status : undefined;

@@ -65,6 +65,10 @@ export interface StartReleaseOptions {
   analysisHistoryBudget?: number;
   /** A git checkout where a short commit hash is looked up first (the CLI: its working directory). */
   checkout?: string;
+  /** Charts packaged from the app repository, by the spec's `chart` string (pipelines as code). */
+  charts?: ReleaseInput['charts'];
+  /** Where the spec came from, when it was read from the app repository. */
+  specSource?: ReleaseInput['specSource'];
 }
 
 export interface StartedRelease {
@@ -152,6 +156,8 @@ export class ShipyardClient {
       taskQueues: queues.build || queues.deploy ? { build: queues.build, deploy: queues.deploy } : undefined,
       leaseCheckInterval: opts.leaseCheckInterval,
       analysisHistoryBudget: opts.analysisHistoryBudget,
+      charts: opts.charts && Object.keys(opts.charts).length ? opts.charts : undefined,
+      specSource: opts.specSource,
     };
     try {
       const handle = await this.client.workflow.start('releaseWorkflow', {

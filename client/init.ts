@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
 import { parseSpec } from '../spec/load.js';
+import { DEFAULT_SPEC_PATH } from '../spec/paths.js';
 import { JSON_SCHEMA_FILE } from '../spec/write-json-schema.js';
 
 /** A problem with the input of `shipyard init` (exit code 2). */
@@ -55,7 +56,7 @@ const SKIP_DIRS = new Set(['vendor', 'node_modules', 'testdata']);
 const MAX_DEPTH = 12;
 const MAX_DIRS = 20_000;
 export const DEFAULT_TARGETS = ['linux/amd64', 'linux/arm64'];
-export const DEFAULT_OUT = '.shipyard/release.yaml';
+export const DEFAULT_OUT = DEFAULT_SPEC_PATH;
 /** Service names end up as helm release names (53 characters) and as `<service>-canary` (63). */
 const SERVICE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const MAX_SERVICE = 53;

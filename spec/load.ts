@@ -1,7 +1,7 @@
 // Loading a release spec from YAML: parse, validate, apply defaults, and say exactly what is wrong.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ReleaseSpecSchema, type ReleaseSpec } from './schema.js';
 import { checkLocalCharts, resolveLocalPaths } from './paths.js';
@@ -62,6 +62,40 @@ export interface ParseOptions {
   baseDir?: string;
 }
 
+/** Positions in a parsed document: of the value at a path, or with `atKey` of its mapping key. */
+function locator(doc: Document, lineCounter: LineCounter): Locate {
+  return (path, atKey) => {
+    if (atKey && path.length > 0) {
+      const map = doc.getIn(path.slice(0, -1) as unknown[], true);
+      const key = String(path[path.length - 1]);
+      const pair = isMap(map) ? map.items.find((p) => isScalar(p.key) && String(p.key.value) === key) : undefined;
+      if (pair && isNode(pair.key) && pair.key.range) {
+        const pos = lineCounter.linePos(pair.key.range[0]);
+        return { line: pos.line, column: pos.col };
+      }
+    }
+    // Point at the deepest node of the path that exists in the document.
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n) as unknown[], true);
+      if (isNode(node) && node.range) {
+        const pos = lineCounter.linePos(node.range[0]);
+        return { line: pos.line, column: pos.col };
+      }
+    }
+    return {};
+  };
+}
+
+/**
+ * The position of a field path in YAML text, for issues found after validation (e.g. files the spec
+ * names): line and column of the value, or of the key with `atKey`. Empty when not found.
+ */
+export function positionIn(text: string, path: PropertyKey[], atKey = false): { line?: number; column?: number } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  return locator(doc, lineCounter)(path, atKey);
+}
+
 /** Parses and validates a spec from YAML (or JSON) text. `source` names it in errors. */
 export function parseSpec(text: string, source = 'spec', options: ParseOptions = {}): ReleaseSpec {
   if (Buffer.byteLength(text) > MAX_SPEC_BYTES) {
@@ -82,26 +116,7 @@ export function parseSpec(text: string, source = 'spec', options: ParseOptions =
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new SpecError(source, [{ path: '', message: 'a release spec is a YAML mapping (service:, source:, environments:, ...)' }]);
   }
-  const locate: Locate = (path, atKey) => {
-    if (atKey && path.length > 0) {
-      const map = doc.getIn(path.slice(0, -1) as unknown[], true);
-      const key = String(path[path.length - 1]);
-      const pair = isMap(map) ? map.items.find((p) => isScalar(p.key) && String(p.key.value) === key) : undefined;
-      if (pair && isNode(pair.key) && pair.key.range) {
-        const pos = lineCounter.linePos(pair.key.range[0]);
-        return { line: pos.line, column: pos.col };
-      }
-    }
-    // Point at the deepest node of the path that exists in the document.
-    for (let n = path.length; n >= 0; n--) {
-      const node = doc.getIn(path.slice(0, n) as unknown[], true);
-      if (isNode(node) && node.range) {
-        const pos = lineCounter.linePos(node.range[0]);
-        return { line: pos.line, column: pos.col };
-      }
-    }
-    return {};
-  };
+  const locate = locator(doc, lineCounter);
   return check(data, source, locate, options.baseDir);
 }
 

@@ -24,6 +24,9 @@ export function localChartProblem(chart: string, baseDir: string): string | unde
   return /\.(tgz|tar\.gz)$/.test(abs) ? undefined : `local chart '${chart}' is neither a chart directory nor a .tgz archive (${abs})`;
 }
 
+/** Where a spec lives in an application repository (pipelines as code, `shipyard init`). */
+export const DEFAULT_SPEC_PATH = '.shipyard/release.yaml';
+
 export interface PathIssue {
   path: PropertyKey[];
   message: string;

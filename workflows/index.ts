@@ -3,3 +3,4 @@ export { releaseWorkflow } from './release/index.js';
 export { freezeWorkflow } from './freeze.js';
 export { leaseWorkflow } from './lease.js';
 export { analysisWorkflow } from './analysis-child.js';
+export { pipelineWorkflow } from './pipeline.js';

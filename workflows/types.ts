@@ -1,7 +1,7 @@
 // Shapes that cross the workflow boundary: the release input, the status query, the result.
 // Plain JSON only; they are stored in history.
 import type { ReleaseSpec, MetricSpec } from '../spec/schema.js';
-import type { BuildManifest, ImageRef, RouteWeights } from '../activities/types.js';
+import type { BuildManifest, ChartArchive, ImageRef, RouteWeights } from '../activities/types.js';
 
 export type Stage =
   | 'queued'
@@ -51,6 +51,10 @@ export interface ReleaseInput {
   analysisReportEvery?: number;
   /** Background analyses continue as new at this many events per run (default 4,000). */
   analysisHistoryBudget?: number;
+  /** Charts packaged from the app repository (pipelines as code), by the spec's `chart` string. */
+  charts?: Record<string, ChartArchive>;
+  /** Where the spec was read from, when it came from the app repository. */
+  specSource?: { repo: string; path: string; sha256: string };
 }
 
 export interface StageRecord {

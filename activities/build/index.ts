@@ -1,11 +1,12 @@
 // Build activities (task queue shipyard-build): test gate, cross-compile matrix, images, and the
-// JIRA issue scan (it reads the source, which is here).
+// JIRA issue scan and the release spec read from the app repository (they read the source, which is here).
 import type { BuildActivities } from '../types.js';
 import { promoteImage, publishImage, type ImageTools } from './image.js';
 import { LocalArtifactStore, type ArtifactStore } from './artifact-store.js';
 import { buildTarget, runTestGate } from './go.js';
 import { buildSettingsFromEnv, type BuildSettings } from './settings.js';
 import { scanJiraIssues } from '../jira-scan.js';
+import { readRepoSpec } from './spec-from-repo.js';
 
 export function createBuildActivities(
   settings: BuildSettings = buildSettingsFromEnv(),
@@ -19,5 +20,6 @@ export function createBuildActivities(
     publishImage: (input) => publishImage(input, settings, tools),
     promoteImage: (input) => promoteImage(input, settings, tools),
     scanJiraIssues: (input) => scanJiraIssues(input, settings),
+    readRepoSpec: (input) => readRepoSpec(input, settings),
   };
 }

@@ -20,7 +20,13 @@ const RouteSchema = z.strictObject({
   event: z.enum(['push', 'tag', 'pull_request']),
   branch: z.string().optional().describe('Glob on the branch (push, pull_request target)'),
   tag: z.string().optional().describe('Glob on the tag name'),
-  spec: z.string().min(1).describe('Release spec file, relative to the gateway config'),
+  spec: z.string().min(1).optional().describe('Release spec file, relative to the gateway config; without it the spec is read from the repository'),
+  repoUrl: z
+    .string()
+    .regex(/\{repo\}|^[a-z][a-z0-9+.-]*:\/\//i, 'a git URL, or a template with {repo}')
+    .optional()
+    .describe('Pipelines as code: the git URL to read the spec from, {repo} replaced by the event\'s repository path (never taken from the payload)'),
+  specPath: z.string().min(1).optional().describe('With repoUrl: the spec file in the repository (default .shipyard/release.yaml)'),
   environments: z.array(z.string()).optional().describe('Environments to release to; all when unset'),
   buildOnly: z.boolean().default(false).describe('Only run the build (e.g. for pull requests)'),
   version: z.enum(['tag', 'sha']).optional().describe('tag: the tag name (default for tags); sha: short commit'),
@@ -59,7 +65,8 @@ export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
 export type RouteConfig = z.output<typeof RouteSchema>;
 
 export interface LoadedRoute extends RouteConfig {
-  releaseSpec: ReleaseSpec;
+  /** The spec of a `spec:` route; undefined for a route that reads it from the repository (repoUrl). */
+  releaseSpec?: ReleaseSpec;
 }
 
 export interface LoadedGatewayConfig extends GatewayConfig {
@@ -77,7 +84,12 @@ export function resolveGatewayConfig(data: unknown, baseDir: string, source = 'g
   const resolveFiles = (list?: SecretSource[]) => list?.forEach((src) => 'file' in src && !isAbsolute(src.file) && (src.file = resolve(baseDir, src.file)));
   const { github, gitlab, generic, slack, feishu, dingtalk } = config.secrets;
   [github, gitlab, generic, slack, feishu?.verificationToken, feishu?.encryptKey, dingtalk].forEach(resolveFiles);
-  const loadedRoutes = config.routes.map((route, i) => {
+  const loadedRoutes = config.routes.map((route, i): LoadedRoute => {
+    if (!route.spec === !route.repoUrl) {
+      throw new SpecError(source, [{ path: `routes[${i}]`, message: 'needs exactly one of spec (a spec file here) or repoUrl (the spec is read from the repository)' }]);
+    }
+    if (route.specPath && !route.repoUrl) throw new SpecError(source, [{ path: `routes[${i}].specPath`, message: 'specPath goes with repoUrl' }]);
+    if (!route.spec) return { ...route };
     const file = isAbsolute(route.spec) ? route.spec : resolve(baseDir, route.spec);
     const releaseSpec = loadSpecFile(file);
     const known = releaseSpec.environments.map((e) => e.name);

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ShipyardClient } from '../index.js';
 import { ShipyardUsageError } from '../errors.js';
+import { startPipeline } from '../pipeline.js';
 import { decidedText, parseButtonValue, parseCommand, type ChatDecision } from './chat.js';
 import type { LoadedGatewayConfig } from './config.js';
 import { normalizeGeneric, normalizeGithub, normalizeGitlab, type GitEvent, type Normalized, type Provider } from './events.js';
@@ -129,15 +130,29 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     }
     const { route: rule, version } = routed.routed;
     const started = process.hrtime.bigint();
+    const trigger = { kind: 'webhook' as const, by: event.sender, ref: event.ref, deliveryId: `${event.provider}:${event.deliveryId}` };
     try {
+      if (!rule.releaseSpec) {
+        // Pipelines as code: the build worker reads the spec at the commit; answering does not wait for
+        // it (a webhook sender gives up after seconds). The release ID is in the pipeline's result.
+        const repo = rule.repoUrl!.replaceAll('{repo}', event.repo);
+        const pipeline = await guard.call(() =>
+          startPipeline(shipyard, { repo, commit: event.commit, specPath: rule.specPath, version, environments: rule.environments, buildOnly: rule.buildOnly, trigger }),
+        );
+        metrics.startLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        metrics.breakerOpen.set(0);
+        count(route, 'pipeline');
+        req.log.info({ deliveryId: event.deliveryId, pipelineId: pipeline.pipelineId, rule: rule.name }, 'spec read from the repository');
+        return reply.code(202).send({ status: 'reading-spec', pipelineId: pipeline.pipelineId, url: pipeline.url, deliveryId: event.deliveryId });
+      }
       const result = await guard.call(() =>
         shipyard.start({
-          spec: rule.releaseSpec,
+          spec: rule.releaseSpec!,
           commit: event.commit,
           version,
           environments: rule.environments,
           buildOnly: rule.buildOnly,
-          trigger: { kind: 'webhook', by: event.sender, ref: event.ref, deliveryId: `${event.provider}:${event.deliveryId}` },
+          trigger,
         }),
       );
       metrics.startLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);

@@ -1,5 +1,7 @@
 // MOCKED activities for workflow-logic tests (the SDK's recommended way to test workflows): an
 // in-memory model of the outside world that records every call. Adapter tests use the real tools.
+import { readRepoSpec } from '../../activities/build/spec-from-repo.js';
+import { buildSettingsFromEnv } from '../../activities/build/settings.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { measureSeries } from '../../activities/metrics/series.js';
@@ -107,6 +109,11 @@ export class FakeWorld {
       promoteImage: async (i) => {
         await this.enter('promoteImage', i.environment);
         return { ...i.image, repository: i.repository };
+      },
+      // The real one: it reads git and packages charts, no cluster or registry involved.
+      readRepoSpec: async (i) => {
+        await this.enter('readRepoSpec', undefined);
+        return readRepoSpec(i, buildSettingsFromEnv());
       },
       scanJiraIssues: async (i) => {
         await this.enter('scanJiraIssues', undefined);
