@@ -9,7 +9,7 @@
 //   SHIPYARD_LOG_FORMAT  text (default here: readable, one `[worker]`/`[gateway]` prefix a line) or json
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { startDevServer, portInUse } from './dev-server.js';
@@ -33,6 +33,15 @@ let server;
 let demoInfra;
 // --local-cluster (or SHIPYARD_LOCAL_CLUSTER=1): also bring up what the demo releases into.
 const localCluster = process.argv.includes('--local-cluster') || process.env.SHIPYARD_LOCAL_CLUSTER === '1';
+
+/** <dataDir>/bin/shipyard -> this checkout's CLI, so a shell that sources env.sh has `shipyard`. */
+function shipyardBinDir() {
+  const dir = join(dataDir, 'bin');
+  mkdirSync(dir, { recursive: true });
+  rmSync(join(dir, 'shipyard'), { force: true });
+  symlinkSync(join(root, 'bin', 'shipyard.js'), join(dir, 'shipyard'));
+  return dir;
+}
 
 function recordPid(name, pid, extra = {}) {
   const prev = state.processes[name];
@@ -85,10 +94,11 @@ async function main() {
   const webhookSecret = process.env.SHIPYARD_WEBHOOK_SECRET || readFileSync(secretFile, 'utf8').trim();
   startChild('gateway', [join(root, 'dist/client/gateway/main.js')], { ...env, SHIPYARD_GATEWAY_PORT: gatewayPort, SHIPYARD_WEBHOOK_SECRET: webhookSecret });
 
-  // For a shell: the tools on PATH and the addresses of this stack.
+  // For a shell: `shipyard` and the tools on PATH, and the addresses of this stack.
   const envFile = writeEnvFile(dataDir, {
-    pathDirs: cachedToolPathEnv('').split(':').filter(Boolean),
+    pathDirs: [shipyardBinDir(), ...cachedToolPathEnv('').split(':').filter(Boolean)],
     vars: {
+      SHIPYARD_DATA_DIR: dataDir,
       TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS,
       TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE,
       SHIPYARD_UI_URL: uiUrl,

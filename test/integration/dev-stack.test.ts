@@ -94,8 +94,10 @@ test('worker killed: restarted with a log line, the stack stays up; Ctrl-C exits
   assert.match(envSh, new RegExp(`^export TEMPORAL_ADDRESS='${address}'$`, 'm'));
   assert.doesNotMatch(envSh, /KUBECONFIG/, 'no local cluster, no KUBECONFIG');
   assert.match(output, new RegExp(`source ${join(dataDir, 'env.sh')}`));
-  const shell = execFileSync('bash', ['-c', `source ${join(dataDir, 'env.sh')} && command -v temporal && echo "$TEMPORAL_ADDRESS"`], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  const shell = execFileSync('bash', ['-c', `source ${join(dataDir, 'env.sh')} && command -v temporal && command -v shipyard && echo "$TEMPORAL_ADDRESS" && echo "data=$SHIPYARD_DATA_DIR"`], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
   assert.match(shell, /\/temporal\n/);
+  assert.match(shell, new RegExp(`^${join(dataDir, 'bin', 'shipyard')}$`, 'm'), 'the shipyard command of this checkout');
+  assert.match(shell, new RegExp(`^data=${dataDir}$`, 'm'));
   assert.match(shell, new RegExp(`^${address}$`, 'm'));
 
   const gatewayPid = stackState()!.processes.gateway.pid;
