@@ -26,8 +26,8 @@ func TestRoutes(t *testing.T) {
 	m := metrics.New("test")
 	h := (&Handlers{Store: store.New(store.Seed()...), Metrics: m}).Routes()
 
-	code, body := serve(t, h, "GET", "/")
-	if code != 200 || len(body["items"].([]any)) != 4 || body["limit"].(float64) != defaultPageSize {
+	code, body := serve(t, h, "GET", "/?limit=10")
+	if code != 200 || len(body["items"].([]any)) != 4 || body["limit"].(float64) != 10 {
 		t.Fatalf("GET / = %d %v", code, body)
 	}
 	if code, body = serve(t, h, "GET", "/items?limit=1&offset=1"); code != 200 || body["items"].([]any)[0].(map[string]any)["sku"] != "bracket-l" {
