@@ -117,7 +117,7 @@ export function registerDevCommands(program: Command, ctx: DevContext): void {
       if (ctx.json()) return ctx.printJson(r);
       if (!r.services.length) return ctx.print(`no services registered (${r.servicesFile}); add one: shipyard dev add-service NAME`);
       for (const s of r.services) {
-        ctx.print(`${s.name}  namespace ${s.namespace}  metrics ${s.metricsPort ? `port named metrics or ${s.metricsPort}` : 'port named metrics'}${s.metricsPath}`);
+        ctx.print(`${s.name}  namespace ${s.namespace}  metrics: port "metrics"${s.metricsPort ? ` (else ${s.metricsPort})` : ''}, path ${s.metricsPath}  traffic: ${s.trafficPath}`);
         if (!r.stackRunning) ctx.print('  (the stack is not running)');
         else if (!s.processes.length) ctx.print('  no processes (no Deployment with replicas > 0 in its namespace, or its image could not be pulled)');
         for (const p of s.processes) ctx.print(`  ${p.namespace}/${p.deployment}  pid ${p.pid}  ${p.image}  ${p.http ?? ''}${p.metrics ? `  metrics ${p.metrics}` : ''}`);

@@ -259,6 +259,14 @@ export function startLocalRunner({ dataDir, kubeconfig, pollMs = 2000, trafficMs
       const registered = services.some((s) => s.name === p.service);
       if (wanted.has(p.key) || (registered && !listed.has(p.service))) continue;
       await stopProc(p, registered ? 'its Deployment is gone or scaled to 0' : `service ${p.service} is no longer registered`);
+      // A Deployment that comes back gets fresh ports (these may be someone else's by then).
+      portsByKey.delete(p.key);
+    }
+    // Failures of Deployments that are gone are forgotten: one that comes back is tried (and reported) anew.
+    for (const key of [...failures.keys()]) {
+      if (wanted.has(key)) continue;
+      failures.delete(key);
+      notes.delete(`pull:${key}`);
     }
     if (stopping) return;
     writeTargets(services);

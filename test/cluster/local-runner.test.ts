@@ -193,6 +193,14 @@ describe('local stack: your own service', { timeout: 240_000 }, () => {
     }, 30_000, 'the runner\'s trickle of traffic as a rate');
     assert.ok(rate > 2);
 
+    // An image the registry does not have: said once, and the running process is kept (like a rollout whose new pods fail).
+    install('inventory-canary', 'nope', ['--set', 'podLabels.track=canary', '--set', 'replicaCount=1']);
+    const missing = `${ns}/inventory-canary: cannot run image ${repo}:nope: `;
+    const note = await eventually(async () => lines.find((l) => l.startsWith(missing)), 30_000, `the pull failure; runner log:\n${lines.join('\n')}`);
+    assert.match(note, new RegExp(`\\(pid ${canary.pid} keeps running ${images.v1.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\); retrying every 30s$`));
+    assert.ok(alive(canary.pid));
+    assert.equal(runner.processes().find((p) => p.deployment === 'inventory-canary')?.pid, canary.pid);
+
     // New image on the canary: the process is replaced (new pid, same local port), the old one is gone.
     install('inventory-canary', 'v2', ['--set', 'podLabels.track=canary', '--set', 'replicaCount=1']);
     const replaced = await eventually(async () => started('inventory-canary', images.v2), 60_000, `the v2 canary; runner log:\n${lines.join('\n')}`);

@@ -26,7 +26,7 @@ test('dev services lists what is registered; dev down is npm run dev:down; add-s
     mkdirSync(join(dataDir, 'demo'), { recursive: true });
     writeFileSync(join(dataDir, 'demo/services.json'), JSON.stringify({ services: [{ name: 'inventory', namespace: 'inv', metricsPort: 9102, metricsPath: '/internal/metrics', trafficPath: '/' }] }));
     const listed = await runCli(['dev', 'services'], env);
-    assert.match(listed.stdout, /^inventory  namespace inv  metrics port named metrics or 9102\/internal\/metrics$/m);
+    assert.match(listed.stdout, /^inventory  namespace inv  metrics: port "metrics" \(else 9102\), path \/internal\/metrics  traffic: \/$/m);
     assert.match(listed.stdout, /no processes/);
     const refused = await runCli(['dev', 'down'], env);
     assert.equal(refused.code, 1);
