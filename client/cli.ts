@@ -18,6 +18,7 @@ import { formatList, formatStatus } from './format.js';
 import { startFromRepo } from './pipeline.js';
 import { DEFAULT_SPEC_PATH } from '../spec/paths.js';
 import { DEFAULT_OUT, describeInit, InitError, initRepository } from './init.js';
+import { DevCommandError, registerDevCommands } from './dev.js';
 
 const TRIGGERS: TriggerKind[] = ['cli', 'jenkins', 'webhook', 'chat', 'demo', 'api'];
 
@@ -268,6 +269,14 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .description('print the JSON Schema of the release spec')
     .action(() => io.out(releaseSpecJsonSchema()));
 
+  registerDevCommands(program, {
+    print,
+    printJson,
+    err: io.err,
+    json: () => json,
+    setExitCode: (code) => (exitCode = code),
+  });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
@@ -338,6 +347,7 @@ function report(err: unknown, json: boolean, io: Io): number {
     return EXIT.usage;
   }
   if (err instanceof SpecError || err instanceof ConfigError || err instanceof InitError) code = EXIT.usage;
+  else if (err instanceof DevCommandError) code = err.exitCode;
   else if (err instanceof ShipyardUsageError) code = err.kind === 'not-found' ? EXIT.notFound : err.kind === 'refused' ? EXIT.refused : EXIT.usage;
   else if (isConnectionError(err)) message = `cannot reach Temporal (${message}); is it running? (npm start, or set TEMPORAL_ADDRESS)`;
   if (json) io.out(`${JSON.stringify({ error: message, exitCode: code })}\n`);

@@ -5,7 +5,8 @@
 //     the stable and canary Deployments of hello-api in production, its DestinationRule and VirtualService
 //   - the GitOps config repository .data/demo/config.git (branch prod) and a stand-in for Argo CD that
 //     applies its image tags to the production Deployments
-//   - the example service running twice (stable, canary) and a Prometheus scraping them
+//   - the example service running twice (stable, canary) and a Prometheus scraping them (and the
+//     services registered with `shipyard dev add-service`, which scripts/local-runner.js runs)
 //   - a notification sink printing what Shipyard sends
 // Returns the environment the workers need and a stop(). stop() ends the processes but keeps the
 // state under <dataDir>/demo (cluster, registry, Prometheus data, config repo): the next start reuses
@@ -17,6 +18,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTool, toolPathEnv, toolPath } from './tools.js';
 import { startCluster } from './cluster.js';
+import { readServices } from './dev-services.js';
+import { writePrometheusConfig } from './prometheus-config.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (m) => console.log(`[shipyard demo] ${m}`);
@@ -146,10 +149,14 @@ spec:
   const load = setInterval(() => {
     for (const port of Object.values(ports)) fetch(`http://127.0.0.1:${port}/`).then((r) => r.arrayBuffer()).catch(() => undefined);
   }, 100);
-  writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 5s\nscrape_configs:\n  - job_name: hello-api\n    static_configs:\n      - targets: ['127.0.0.1:${ports.stable}', '127.0.0.1:${ports.canary}']\n`);
-  children.push(spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prometheus')}`, '--web.listen-address=127.0.0.1:9090', '--log.level=error'], { env, stdio: 'ignore' }));
+  // Its config: the demo's job plus one job per service registered with `shipyard dev add-service`
+  // (scripts/prometheus-config.js); the lifecycle API lets `dev add-service` reload it in place.
+  const services = readServices(dataDir);
+  const base = { global: { scrape_interval: '5s' }, scrape_configs: [{ job_name: 'hello-api', static_configs: [{ targets: [`127.0.0.1:${ports.stable}`, `127.0.0.1:${ports.canary}`] }] }] };
+  const promConfig = writePrometheusConfig(dataDir, services, base);
+  children.push(spawn('prometheus', [`--config.file=${promConfig}`, `--storage.tsdb.path=${join(dir, 'prometheus')}`, '--web.listen-address=127.0.0.1:9090', '--web.enable-lifecycle', '--log.level=error'], { env, stdio: 'ignore' }));
   await waitFor('http://127.0.0.1:9090/-/ready', 'prometheus');
-  log(`Prometheus on http://127.0.0.1:9090 scraping hello-api stable (:${ports.stable}) and canary (:${ports.canary}); make the canary fail: curl -X POST '127.0.0.1:${ports.canary}/admin/fault?errorRate=0.5'`);
+  log(`Prometheus on http://127.0.0.1:9090 scraping hello-api stable (:${ports.stable}) and canary (:${ports.canary})${services.length ? ` and ${services.map((x) => x.name).join(', ')} (local runner)` : ''}; make the canary fail: curl -X POST '127.0.0.1:${ports.canary}/admin/fault?errorRate=0.5'`);
 
   // Notification sink
   const sink = createServer((req, res) => {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run dev:down [-- --all]`: deletes what `npm start` keeps between runs (Ctrl-C keeps it).
 //   default  the local cluster (kwok, .data/demo/cluster) and the rest of .data/demo (registry
-//            contents, Prometheus data, GitOps config repo, example service binaries)
+//            contents, Prometheus data, GitOps config repo, example service binaries, the services
+//            added with `shipyard dev add-service` and the local runner's image cache)
 //   --all    also the Temporal dev server's database (every release's history), its log, env.sh
 //            and the generated webhook secret
 // Refuses while a stack is running from the same data dir (stop it first).

@@ -2,6 +2,8 @@
 // `npm start`: the embedded Shipyard stack on one machine, a development environment.
 //   - Temporal dev server + UI (SQLite under .data/, so releases survive a restart), search attributes registered
 //   - the all-in-one worker (orchestrator, build and deploy roles) and the webhook gateway
+//   - with --local-cluster: the demo's outside world (scripts/demo-infra.js) and the local runner
+//     (scripts/local-runner.js), which runs the Deployments of services added with `shipyard dev add-service`
 // With TEMPORAL_ADDRESS set, no dev server is started: the worker joins that cluster instead.
 // A process that dies is restarted with backoff (scripts/supervise.js); nothing else stops.
 // Ctrl-C stops the processes and keeps state (dev server DB, local cluster, registry, Prometheus data);
@@ -76,10 +78,15 @@ async function main() {
     const { startDemoInfra } = await import('./demo-infra.js');
     demoInfra = await startDemoInfra(dataDir);
     Object.assign(env, demoInfra.env);
+    // Read by `shipyard dev add-service` (scripts/dev-add-service.js) to reach this stack.
+    state.localCluster = { kubeconfig: demoInfra.env.KUBECONFIG, prometheusUrl: demoInfra.env.PROMETHEUS_URL };
+    writeStackState(dataDir, state);
   } else {
     log('no local cluster (start with `npm start -- --local-cluster` for the full demo): deploy stages need KUBECONFIG');
   }
   if (stopping) return;
+  // The local runner: runs the released code of services added with `shipyard dev add-service`.
+  if (demoInfra) startChild('runner', [join(root, 'scripts/local-runner.js')], { ...env, SHIPYARD_DATA_DIR: dataDir });
   startChild('worker', [join(root, 'dist/workers/all-in-one.js')], env);
 
   // The gateway: signed webhooks and chat approvals. Without a configured generic-webhook secret,
@@ -113,6 +120,7 @@ async function main() {
   log(`  webhook gateway:  http://127.0.0.1:${gatewayPort}/webhooks/{github,gitlab,generic}  (generic secret: ${process.env.SHIPYARD_WEBHOOK_SECRET ? '$SHIPYARD_WEBHOOK_SECRET' : secretFile})`);
   log(`  tools in a shell: source ${envFile}   (temporal, kubectl, helm, ...${demoInfra ? '; KUBECONFIG of the local cluster' : ''})`);
   log(`  start the demo:   npm run demo`);
+  if (demoInfra) log(`  your own service: npx shipyard dev add-service NAME [--metrics-port N] (README: "Your own service in the local stack")`);
   log(`  or any release:   npx shipyard release start -f examples/release.yaml --commit <sha> --wait`);
   log(`  list releases:    npx shipyard list`);
   log(`  pids:             ${stackFile(dataDir)}`);
