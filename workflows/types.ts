@@ -1,7 +1,7 @@
 // Shapes that cross the workflow boundary: the release input, the status query, the result.
 // Plain JSON only; they are stored in history.
 import type { ReleaseSpec, MetricSpec } from '../spec/schema.js';
-import type { BuildManifest, ImageRef, RouteWeights } from '../activities/types.js';
+import type { BuildManifest, ChartArchive, ImageRef, RouteWeights } from '../activities/types.js';
 
 export type Stage =
   | 'queued'
@@ -51,6 +51,11 @@ export interface ReleaseInput {
   analysisReportEvery?: number;
   /** Background analyses continue as new at this many events per run (default 4,000). */
   analysisHistoryBudget?: number;
+  /**
+   * Charts by content, keyed by the spec's `chart` string (deploy.helm.chart, canary.promote.helm.chart):
+   * helmDeploy/helmPromote deploy these instead of reading the chart from the deploy worker's disk.
+   */
+  charts?: Record<string, ChartArchive>;
 }
 
 export interface StageRecord {
