@@ -1,6 +1,6 @@
 // The Helm deployer: `helm upgrade --install --atomic --cleanup-on-fail --wait` with the spec's values
-// and the built image, the chart from wherever the spec says (chart-source.ts); promotion (`helm upgrade --reuse-values` with the image); and the undo:
-// `helm rollback <release> <previous>` (or uninstall).
+// and the built image, the chart from wherever the spec says (chart-source.ts); promotion (`helm
+// upgrade --reuse-values` with the image); and the undo: `helm rollback <release> <previous>` (or uninstall).
 // Idempotent: an upgrade whose chart and values are already deployed makes no new revision, a
 // promotion of the image already deployed makes none either, and a rollback to what is already
 // deployed does nothing. A helm left running by a killed worker keeps going on its own; the retry
