@@ -104,15 +104,6 @@ export interface BuildActivities {
   readRepoSpec(input: RepoSpecInput): Promise<RepoSpecResult>;
 }
 
-/** A packaged helm chart (.tgz), handed from the build worker to the deploy worker by content. */
-export interface ChartArchive {
-  name: string;
-  version: string;
-  sha256: string;
-  /** The .tgz, base64. */
-  data: string;
-}
-
 export interface RepoSpecInput {
   /** Git URL of the application repository. */
   repo: string;
@@ -141,9 +132,26 @@ export interface RepoSpecResult {
 
 // ---- deploy (task queue shipyard-deploy) ----
 
+/**
+ * A packaged helm chart handed by content (build and deploy workers share no disk): what
+ * activities/build/chart-package.ts packageChart returns, at most 1 MiB of .tgz.
+ */
+export interface ChartArchive {
+  /** Chart.yaml name. */
+  name: string;
+  /** Chart.yaml version (SemVer). */
+  version: string;
+  /** sha256 of the .tgz, hex. */
+  sha256: string;
+  /** The .tgz, base64. */
+  data: string;
+}
+
 export interface HelmInput extends ReleaseRef {
   helm: HelmDeploySpec;
   image: ImageRef | null;
+  /** The chart by content: deployed instead of helm.chart (and its version/repo). */
+  chartArchive?: ChartArchive;
 }
 
 export interface HelmRevision {
@@ -170,6 +178,8 @@ export interface HelmPromoteInput extends ReleaseRef {
   helm: HelmDeploySpec;
   imageValues: { repository: string; tag: string; digest?: string };
   image: ImageRef;
+  /** The chart by content: upgraded with instead of helm.chart (and its version/repo). */
+  chartArchive?: ChartArchive;
 }
 
 /**

@@ -3,16 +3,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ReleaseSpec } from './schema.js';
+import { isLocalChart } from './chart-source.js';
 
 /** A git location that is a local path rather than a URL (https://, ssh://, file://, git@host:repo). */
 export function isLocalRepo(repo: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) && !/^[^/\s]+@[^/\s]+:/.test(repo);
 }
 
-/** A helm chart given as a path (., .., ./x, ../x, /x) rather than repo/chart or oci://. */
-export function isLocalChart(chart: string): boolean {
-  return /^(\.\.?(\/|$)|\/)/.test(chart);
-}
+export { isLocalChart } from './chart-source.js';
 
 /** Why a local chart cannot be used, or undefined: a directory with Chart.yaml, or a packaged .tgz. */
 export function localChartProblem(chart: string, baseDir: string): string | undefined {

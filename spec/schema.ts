@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser/dist/CronExpressionParser.js';
 import { parseDuration } from './duration.js';
 import { dnsLabel, duration, helmRelease, IdentitySchema, platform, valuesPath, weight } from './fields.js';
+import { chartRepo, chartVersion, checkChartSource, plainHttpField } from './chart-source.js';
 
 export { IdentitySchema } from './fields.js';
 
@@ -33,7 +34,13 @@ const ApprovalStepSchema = z.strictObject({
 });
 
 const HelmDeploySchema = z.strictObject({
-  chart: z.string().min(1).describe('Chart path (relative to the spec file), repo/chart, or oci:// reference'),
+  chart: z
+    .string()
+    .min(1)
+    .describe('Chart path (relative to the spec file), oci://host/path/name, repo/chart, or with repo the chart name in that repository'),
+  version: chartVersion.optional(),
+  repo: chartRepo.optional(),
+  plainHttp: plainHttpField.default(false),
   release: helmRelease.describe('Helm release name (at most 53 characters)'),
   namespace: dnsLabel.default('default'),
   timeout: duration.default('5m').describe('helm --timeout: how long --wait may take'),
@@ -48,7 +55,7 @@ const HelmDeploySchema = z.strictObject({
     .default({ repository: 'image.repository', tag: 'image.tag' })
     .describe('Where in the values the built image goes (dotted paths)'),
   kubeContext: z.string().optional(),
-});
+}).superRefine((helm, ctx) => checkChartSource(helm, [], ctx));
 
 const GitOpsDeploySchema = z.strictObject({
   repo: z.string().min(1).describe('Config repository URL or path'),
@@ -196,7 +203,10 @@ const PromoteSchema = z
     helm: z
       .strictObject({
         release: helmRelease.optional().describe("The stable helm release; defaults to the deploy's release"),
-        chart: z.string().min(1).optional().describe("Its chart; defaults to the deploy's chart"),
+        chart: z.string().min(1).optional().describe("Its chart; defaults to the deploy's chart (with its version, repo and plainHttp)"),
+        version: chartVersion.optional().describe('Version of promote.helm.chart (helm --version)'),
+        repo: chartRepo.optional().describe('Chart repository of promote.helm.chart'),
+        plainHttp: plainHttpField.optional().describe('promote.helm.chart is in an OCI registry reached over plain HTTP'),
         imageValues: z
           .strictObject({ repository: valuesPath, tag: valuesPath, digest: valuesPath.optional() })
           .describe('Where the stable image goes in the values (dotted paths), e.g. stable.image.tag'),
@@ -213,6 +223,14 @@ const PromoteSchema = z
     const kinds = [promote.helm && 'helm', promote.gitops && 'gitops'].filter(Boolean);
     if (kinds.length !== 1) {
       ctx.addIssue({ code: 'custom', message: `needs exactly one of helm, gitops (found ${kinds.length ? kinds.join(', ') : 'none'})` });
+    }
+    const helm = promote.helm;
+    if (!helm) return;
+    checkChartSource(helm, ['helm'], ctx);
+    for (const field of ['version', 'repo', 'plainHttp'] as const) {
+      if (helm[field] !== undefined && helm.chart === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['helm', field], message: `promote.helm.${field} describes promote.helm.chart, which is not set (without it the deploy's chart, version and repo are used)` });
+      }
     }
   })
   .describe('Promote with the deployer: helm upgrades the stable release, GitOps commits the stable tag');

@@ -51,7 +51,10 @@ export interface ReleaseInput {
   analysisReportEvery?: number;
   /** Background analyses continue as new at this many events per run (default 4,000). */
   analysisHistoryBudget?: number;
-  /** Charts packaged from the app repository (pipelines as code), by the spec's `chart` string. */
+  /**
+   * Charts by content, keyed by the spec's `chart` string (deploy.helm.chart, canary.promote.helm.chart):
+   * helmDeploy/helmPromote deploy these instead of reading the chart from the deploy worker's disk.
+   */
   charts?: Record<string, ChartArchive>;
   /** Where the spec was read from, when it came from the app repository. */
   specSource?: { repo: string; path: string; sha256: string };

@@ -1,19 +1,18 @@
 // The Helm deployer: `helm upgrade --install --atomic --cleanup-on-fail --wait` with the spec's values
-// and the built image; promotion (`helm upgrade --reuse-values` with the image); and the undo:
-// `helm rollback <release> <previous>` (or uninstall).
+// and the built image, the chart from wherever the spec says (chart-source.ts); promotion (`helm
+// upgrade --reuse-values` with the image); and the undo: `helm rollback <release> <previous>` (or uninstall).
 // Idempotent: an upgrade whose chart and values are already deployed makes no new revision, a
 // promotion of the image already deployed makes none either, and a rollback to what is already
 // deployed does nothing. A helm left running by a killed worker keeps going on its own; the retry
 // waits for its pending operation to end before deciding anything. A helm this release killed itself
 // (abort during --wait) is nobody's: the interrupted rollback undoes it at once (helm-interrupt.ts).
-import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { log } from '@temporalio/activity';
 import { parse } from 'yaml';
-import semver from 'semver';
 import { CommandError } from '../exec.js';
 import type { HelmInput, HelmPromoteInput, HelmRevision, HelmRollbackInput, ImageRef, UndoResult } from '../types.js';
 import { parseDuration } from '../../spec/duration.js';
@@ -21,6 +20,7 @@ import {
   PENDING, SETTLE_MARGIN_MS, baseArgs, deployedEntry, helm, history, manifest, releaseName, rollbackTo, settle, settleOrRecover, uninstall,
   type HistoryEntry,
 } from './helm-cli.js';
+import { isSameChart, resolveChart } from './chart-source.js';
 import { OPERATION_LABEL, interruptedBy, markInterrupted, newOperation } from './helm-interrupt.js';
 
 export { classify, history } from './helm-cli.js';
@@ -72,22 +72,6 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   return out;
 }
 
-/** Local charts: must exist, have a semver version, and get their dependencies built. */
-async function prepareChart(chart: string): Promise<string | undefined> {
-  const local = chart.startsWith('/') || chart.startsWith('.');
-  if (!local) return undefined;
-  const chartFile = join(chart, 'Chart.yaml');
-  if (!existsSync(chartFile)) throw ApplicationFailure.nonRetryable(`chart ${chart} not found (no Chart.yaml)`, 'ChartNotFound');
-  const meta = parse(readFileSync(chartFile, 'utf8')) as { version?: string; appVersion?: string; dependencies?: unknown[] };
-  if (!meta?.version || !semver.valid(String(meta.version))) {
-    throw ApplicationFailure.nonRetryable(`chart ${chart}: version '${meta?.version}' is not semver (Helm requires SemVer 2)`, 'InvalidChart');
-  }
-  if (meta.dependencies?.length && !existsSync(join(chart, 'charts'))) {
-    await helm(['dependency', 'build', chart], `helm dependency build ${chart}`);
-  }
-  return String(meta.version);
-}
-
 /**
  * Runs one `helm upgrade` with `values` in a temporary values file and a fresh operation label; when
  * the activity is cancelled (or the hard limit hits) and helm is killed, marks the pending revision it
@@ -119,24 +103,28 @@ async function upgrade(input: HelmInput | HelmPromoteInput, args: string[], valu
 
 export async function helmDeploy(input: HelmInput): Promise<HelmRevision> {
   const { helm: spec } = input;
-  const chartVersion = await prepareChart(spec.chart);
-  const values = desiredValues(input);
-  const h = await settleOrRecover(input, parseDuration(spec.timeout));
-  const last = h[h.length - 1];
-  if (last?.status === 'deployed' && (!chartVersion || last.chart.endsWith(`-${chartVersion}`))) {
-    // `helm get values` returns the user-supplied values: the values files merged with ours.
-    const current = JSON.parse(await helm(['get', 'values', spec.release, ...baseArgs(input), '-o', 'json'], 'helm get values')) ?? {};
-    const supplied = spec.valuesFiles.reduce<Record<string, unknown>>((acc, f) => deepMerge(acc, (parse(readFileSync(f, 'utf8')) ?? {}) as Record<string, unknown>), {});
-    if (isDeepStrictEqual(current, deepMerge(supplied, values))) return { release: spec.release, namespace: spec.namespace, revision: last.revision };
+  const chart = await resolveChart(spec, input.chartArchive);
+  try {
+    const values = desiredValues(input);
+    const h = await settleOrRecover(input, parseDuration(spec.timeout));
+    const last = h[h.length - 1];
+    if (last?.status === 'deployed' && isSameChart(chart, last.chart)) {
+      // `helm get values` returns the user-supplied values: the values files merged with ours.
+      const current = JSON.parse(await helm(['get', 'values', spec.release, ...baseArgs(input), '-o', 'json'], 'helm get values')) ?? {};
+      const supplied = spec.valuesFiles.reduce<Record<string, unknown>>((acc, f) => deepMerge(acc, (parse(readFileSync(f, 'utf8')) ?? {}) as Record<string, unknown>), {});
+      if (isDeepStrictEqual(current, deepMerge(supplied, values))) return { release: spec.release, namespace: spec.namespace, revision: last.revision };
+    }
+    const args = [
+      'upgrade', '--install', spec.release, ...chart.args, ...baseArgs(input),
+      '--create-namespace', '--atomic', '--cleanup-on-fail', '--wait', '--timeout', spec.timeout,
+      ...spec.valuesFiles.flatMap((f) => ['-f', f]),
+      '--description', `shipyard ${input.releaseId}`,
+    ];
+    const revision = await upgrade(input, args, values, `helm upgrade ${spec.release}`);
+    return { release: spec.release, namespace: spec.namespace, revision };
+  } finally {
+    chart.cleanup();
   }
-  const args = [
-    'upgrade', '--install', spec.release, spec.chart, ...baseArgs(input),
-    '--create-namespace', '--atomic', '--cleanup-on-fail', '--wait', '--timeout', spec.timeout,
-    ...spec.valuesFiles.flatMap((f) => ['-f', f]),
-    '--description', `shipyard ${input.releaseId}`,
-  ];
-  const revision = await upgrade(input, args, values, `helm upgrade ${spec.release}`);
-  return { release: spec.release, namespace: spec.namespace, revision };
 }
 
 /**
@@ -145,25 +133,31 @@ export async function helmDeploy(input: HelmInput): Promise<HelmRevision> {
  */
 export async function helmPromote(input: HelmPromoteInput): Promise<HelmRevision> {
   const { helm: spec } = input;
-  await prepareChart(spec.chart);
-  const h = await settleOrRecover(input, parseDuration(spec.timeout));
-  const deployed = deployedEntry(h);
-  if (!deployed) {
-    const why = h.length ? `has no deployed revision (last: ${h[h.length - 1].revision} ${h[h.length - 1].status})` : 'not found';
-    throw ApplicationFailure.nonRetryable(`helm release ${releaseName(input)} ${why}: promotion upgrades an existing release, it does not install one`, 'HelmReleaseNotFound');
+  const chart = await resolveChart(spec, input.chartArchive);
+  try {
+    const h = await settleOrRecover(input, parseDuration(spec.timeout));
+    const deployed = deployedEntry(h);
+    if (!deployed) {
+      const why = h.length ? `has no deployed revision (last: ${h[h.length - 1].revision} ${h[h.length - 1].status})` : 'not found';
+      throw ApplicationFailure.nonRetryable(`helm release ${releaseName(input)} ${why}: promotion upgrades an existing release, it does not install one`, 'HelmReleaseNotFound');
+    }
+    const entries = imageEntries(input.imageValues, input.image);
+    const current = JSON.parse(await helm(['get', 'values', spec.release, ...baseArgs(input), '--revision', String(deployed.revision), '--all', '-o', 'json'], 'helm get values')) ?? {};
+    if (isSameChart(chart, deployed.chart) && entries.every(([path, value]) => getPath(current, path) === value)) {
+      return { release: spec.release, namespace: spec.namespace, revision: deployed.revision };
+    }
+    const values: Record<string, unknown> = {};
+    for (const [path, value] of entries) setPath(values, path, value);
+    const args = [
+      'upgrade', spec.release, ...chart.args, ...baseArgs(input), '--reuse-values',
+      '--atomic', '--cleanup-on-fail', '--wait', '--timeout', spec.timeout,
+      '--description', `shipyard ${input.releaseId} promote`,
+    ];
+    const revision = await upgrade(input, args, values, `helm upgrade ${spec.release} (promote ${input.image.tag})`);
+    return { release: spec.release, namespace: spec.namespace, revision };
+  } finally {
+    chart.cleanup();
   }
-  const entries = imageEntries(input.imageValues, input.image);
-  const current = JSON.parse(await helm(['get', 'values', spec.release, ...baseArgs(input), '--revision', String(deployed.revision), '--all', '-o', 'json'], 'helm get values')) ?? {};
-  if (entries.every(([path, value]) => getPath(current, path) === value)) return { release: spec.release, namespace: spec.namespace, revision: deployed.revision };
-  const values: Record<string, unknown> = {};
-  for (const [path, value] of entries) setPath(values, path, value);
-  const args = [
-    'upgrade', spec.release, spec.chart, ...baseArgs(input), '--reuse-values',
-    '--atomic', '--cleanup-on-fail', '--wait', '--timeout', spec.timeout,
-    '--description', `shipyard ${input.releaseId} promote`,
-  ];
-  const revision = await upgrade(input, args, values, `helm upgrade ${spec.release} (promote ${input.image.tag})`);
-  return { release: spec.release, namespace: spec.namespace, revision };
 }
 
 /**

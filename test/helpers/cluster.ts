@@ -30,6 +30,7 @@ export function helmSpec(release: string, ns: string, over: Partial<HelmDeploySp
     values: {},
     valuesFiles: [],
     imageValues: { repository: 'image.repository', tag: 'image.tag' },
+    plainHttp: false,
     ...over,
   };
 }

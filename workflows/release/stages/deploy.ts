@@ -22,7 +22,10 @@ export async function deployStage(r: ReleaseState, env: EnvironmentSpec, image: 
     const undoId = r.saga.push(`${undo} (namespace ${helm.namespace})`, env.name, { activity: 'helmRollback', input: rollback, timeout: helm.timeout, budget: 'helm' });
     let after;
     try {
-      after = await r.acts.helm(helm.timeout).helmDeploy(input);
+      // The chart by content, when the release carries it; the field only when it does, so the
+      // activity input of releases without charts stays what it always was.
+      const chartArchive = r.input.charts?.[helm.chart];
+      after = await r.acts.helm(helm.timeout).helmDeploy(chartArchive ? { ...input, chartArchive } : input);
     } catch (err) {
       // We cancelled our own helm (abort; the proxy waits until it has stopped): what it left pending
       // is nobody's; roll back at once.

@@ -8,6 +8,7 @@ import type { EnvironmentSpec } from '../../../spec/schema.js';
 import { checkpoint, releaseLease } from '../gates.js';
 import type { ReleaseState } from '../state.js';
 import { trafficOf } from './canary.js';
+import { promoteTarget } from './promote-target.js';
 
 export async function promoteStage(r: ReleaseState, env: EnvironmentSpec, image: ImageRef | null): Promise<void> {
   await checkpoint(r);
@@ -18,12 +19,14 @@ export async function promoteStage(r: ReleaseState, env: EnvironmentSpec, image:
     const traffic = trafficOf(r, env);
     const ref = r.ref(env.name);
     if (promote?.helm && env.deploy.helm && image) {
-      const helm = { ...env.deploy.helm, release: promote.helm.release ?? env.deploy.helm.release, chart: promote.helm.chart ?? env.deploy.helm.chart };
+      const helm = promoteTarget(env.deploy.helm, promote.helm);
       const before = await r.acts.helm(helm.timeout).helmCurrentRevision({ ...ref, helm, image });
       const undoId = r.saga.push(`helm rollback ${helm.release} ${before.revision} (undo the promotion)`, env.name, { activity: 'helmRollback', input: { ...ref, helm, toRevision: before.revision }, timeout: helm.timeout, budget: 'helm' });
       let after;
       try {
-        after = await r.acts.helm(helm.timeout).helmPromote({ ...ref, helm, imageValues: promote.helm.imageValues, image });
+        const chartArchive = r.input.charts?.[helm.chart];
+        const input = { ...ref, helm, imageValues: promote.helm.imageValues, image };
+        after = await r.acts.helm(helm.timeout).helmPromote(chartArchive ? { ...input, chartArchive } : input);
       } catch (err) {
         // We cancelled our own helm (abort): what it left pending is nobody's; roll back at once.
         if (isCancellation(err) || r.aborted) r.saga.amend(undoId, { input: { ...ref, helm, toRevision: before.revision, interrupted: true } });
