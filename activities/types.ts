@@ -317,7 +317,8 @@ export interface PlumbingResult {
 export interface RemovePlumbingInput extends ReleaseRef {
   namespace: string;
   kubeContext?: string;
-  objects: { kind: PlumbingKind; name: string }[];
+  /** With the uid the create returned: an object of that name with another uid is not the one created. */
+  objects: { kind: PlumbingKind; name: string; uid?: string }[];
 }
 
 export interface StableWorkloadInput extends ReleaseRef {

@@ -154,7 +154,7 @@ export async function ensureCanaryPlumbing(input: PlumbingInput): Promise<Plumbi
 /** What removal found for one object. */
 type Outcome = 'deleted' | 'gone' | 'not-ours';
 
-async function removeOne(kind: PlumbingKind, input: RemovePlumbingInput, name: string): Promise<{ outcome: Outcome; detail: string }> {
+async function removeOne(kind: PlumbingKind, input: RemovePlumbingInput, name: string, uid?: string): Promise<{ outcome: Outcome; detail: string }> {
   const what = `${kind} ${input.namespace}/${name}`;
   const api = access(kind, input.namespace, name, input.kubeContext);
   const have = await api.read();
@@ -166,6 +166,7 @@ async function removeOne(kind: PlumbingKind, input: RemovePlumbingInput, name: s
       : `${what} is not Shipyard's: left as it is`;
     return { outcome: 'not-ours', detail };
   }
+  if (uid && have.metadata?.uid !== uid) return { outcome: 'not-ours', detail: `${what} is not the object this release created (uid ${have.metadata?.uid}, created ${uid}): left as it is` };
   try {
     await api.remove(have.metadata!.uid!);
   } catch (err) {
@@ -183,7 +184,7 @@ async function removeOne(kind: PlumbingKind, input: RemovePlumbingInput, name: s
 /** Removes this attempt's objects, last listed first; the result says what each one was. */
 export async function removeCanaryPlumbing(input: RemovePlumbingInput): Promise<UndoResult> {
   const found: { outcome: Outcome; detail: string }[] = [];
-  for (const o of [...input.objects].reverse()) found.push(await removeOne(o.kind, input, o.name));
+  for (const o of [...input.objects].reverse()) found.push(await removeOne(o.kind, input, o.name, o.uid));
   const detail = found.map((f) => f.detail).join('; ');
   if (found.some((f) => f.outcome === 'deleted')) return { result: 'undone', detail };
   if (found.every((f) => f.outcome === 'gone')) return { result: 'skipped', detail };

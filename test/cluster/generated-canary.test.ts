@@ -248,6 +248,9 @@ describe('plumbing activities: idempotent per attempt', () => {
     const byFirst = await run<UndoResult>(removeCanaryPlumbing, { ...ref, namespace: ns, objects });
     assert.equal(byFirst.result, 'undone', byFirst.detail);
     assert.equal(byFirst.detail, `VirtualService ${ns}/web deleted; Service ${ns}/web-canary deleted; Deployment ${ns}/web-canary was made by Shipyard for ${ref.releaseId} (attempt run-2), not this attempt: left as it is`);
+    const wrongUid = await run<UndoResult>(removeCanaryPlumbing, { ...ref, attempt: 'run-2', namespace: ns, objects: [{ kind: 'Deployment', name: 'web-canary', uid: 'not-the-one' }] });
+    assert.deepEqual(wrongUid, { result: 'unchanged', detail: `Deployment ${ns}/web-canary is not the object this release created (uid ${first.objects[0].uid}, created not-the-one): left as it is` });
+    assert.ok(await readDeployment(ns, 'web-canary'));
     const bySecond = await run<UndoResult>(removeCanaryPlumbing, { ...ref, attempt: 'run-2', namespace: ns, objects });
     assert.deepEqual(bySecond, { result: 'undone', detail: `VirtualService ${ns}/web not found; Service ${ns}/web-canary not found; Deployment ${ns}/web-canary deleted` });
     assert.deepEqual(await run<UndoResult>(removeCanaryPlumbing, { ...ref, attempt: 'run-2', namespace: ns, objects }), { result: 'skipped', detail: `VirtualService ${ns}/web not found; Service ${ns}/web-canary not found; Deployment ${ns}/web-canary not found` });

@@ -49,13 +49,16 @@ export async function deployGeneratedCanary(r: ReleaseState, env: EnvironmentSpe
   ];
   // Pushed before creating: a create that half-happened is undone too. The undo deletes only
   // objects carrying this attempt's annotations, so a user's VirtualService of that name stays.
-  r.saga.push(`remove what this release generated of ${objects.map((o) => `${o.kind} ${o.name}`).join(', ')} (namespace ${namespace})`, env.name, {
+  const undoId = r.saga.push(`remove what this release generated of ${objects.map((o) => `${o.kind} ${o.name}`).join(', ')} (namespace ${namespace})`, env.name, {
     activity: 'removeCanaryPlumbing',
     input: { ...ref, namespace, kubeContext, objects },
   });
   const result = await r.acts.mutate(env.health.timeout).ensureCanaryPlumbing({
     ...ref, namespace, kubeContext, stable, service: hosts.stable, virtualService: istio.virtualService, route: istio.route ?? 'primary', image,
   });
+  // The undo now knows the uids it created: a same-named object made later by someone else is not deleted.
+  const uids = new Map(result.objects.filter((o) => o.action !== 'kept').map((o) => [`${o.kind}/${o.name}`, o.uid]));
+  r.saga.amend(undoId, { input: { ...ref, namespace, kubeContext, objects: objects.map((o) => ({ ...o, uid: uids.get(`${o.kind}/${o.name}`) })) } });
   const records = (r.status.plumbing ??= []);
   for (const o of result.objects) records.push({ environment: env.name, ...o });
   r.status.deployments.push({ environment: env.name, kind: 'generated-canary', detail: { deployment: objects[0].name, namespace, stable }, promoted: false });
@@ -99,7 +102,8 @@ export async function promoteGeneratedCanary(r: ReleaseState, env: EnvironmentSp
   r.setCanaryWeight(env.name, weights.canary, 'promoted');
   details.push(`traffic stable ${weights.stable} / canary ${weights.canary}`);
   const canary = canaryDeploymentOf(r, env);
-  const removed = await r.acts.mutate().removeCanaryPlumbing({ ...ref, namespace: traffic.namespace, kubeContext: traffic.kubeContext, objects: [{ kind: 'Deployment', name: canary }] });
+  const uid = r.status.plumbing?.find((o) => o.environment === env.name && o.kind === 'Deployment' && o.name === canary)?.uid;
+  const removed = await r.acts.mutate().removeCanaryPlumbing({ ...ref, namespace: traffic.namespace, kubeContext: traffic.kubeContext, objects: [{ kind: 'Deployment', name: canary, uid }] });
   for (const rec of r.status.plumbing ?? []) {
     if (rec.environment === env.name && rec.kind === 'Deployment' && rec.name === canary && removed.result === 'undone') rec.removed = true;
   }
