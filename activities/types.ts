@@ -251,6 +251,11 @@ export interface TrafficInput extends ReleaseRef {
   router: RouterSpec;
   namespace: string;
   kubeContext?: string;
+  /**
+   * Generated canary plumbing (canary.generate): destinations are told apart by host, one Service
+   * per track, instead of by DestinationRule subsets. Absent: the subset mode.
+   */
+  hosts?: { stable: string; canary: string };
 }
 
 export interface WorkloadInput extends TrafficInput {
@@ -321,6 +326,55 @@ export interface Measurement {
   value: number | null;
 }
 
+// ---- generated canary plumbing (canary.generate) ----
+
+/** The objects of a generated canary: Deployment and Service `<name>-canary`, and the VirtualService. */
+export interface PlumbingInput extends ReleaseRef {
+  namespace: string;
+  kubeContext?: string;
+  /** The stable Deployment (never modified). */
+  stable: string;
+  /** The stable Service, host of the stable destination (never modified). */
+  service: string;
+  virtualService: string;
+  /** Name of the HTTP route of a generated VirtualService. */
+  route: string;
+  image: ImageRef;
+}
+
+export type PlumbingKind = 'Deployment' | 'Service' | 'VirtualService';
+
+export interface PlumbingObject {
+  kind: PlumbingKind;
+  namespace: string;
+  name: string;
+  uid?: string;
+  /**
+   * created: made by this attempt (removed by its undo); adopted: a leftover canary Deployment of an
+   * earlier Shipyard release, now this attempt's; kept: already there (the user's, or left by an
+   * earlier release for the next ones), used as it is and never removed by this release.
+   */
+  action: 'created' | 'adopted' | 'kept';
+}
+
+export interface PlumbingResult {
+  objects: PlumbingObject[];
+}
+
+/** Removes the listed objects that carry this attempt's annotations; others are left and reported. */
+export interface RemovePlumbingInput extends ReleaseRef {
+  namespace: string;
+  kubeContext?: string;
+  /** With the uid the create returned: an object of that name with another uid is not the one created. */
+  objects: { kind: PlumbingKind; name: string; uid?: string }[];
+}
+
+export interface StableWorkloadInput extends ReleaseRef {
+  namespace: string;
+  kubeContext?: string;
+  deployment: string;
+}
+
 export interface DeployActivities {
   /** Read-only. */
   helmCurrentRevision(input: HelmInput): Promise<HelmRevision>;
@@ -358,6 +412,16 @@ export interface DeployActivities {
   setFault(input: FaultInput): Promise<void>;
   /** Compensation: removes the fault; a missing route is `skipped`. */
   clearFault(input: TrafficInput): Promise<UndoResult>;
+  /** Read-only: whether the stable Deployment of a generated canary exists. */
+  stableWorkloadExists(input: StableWorkloadInput): Promise<{ exists: boolean }>;
+  /**
+   * Creates the canary Deployment (stable template, new image, canary labels), the canary Service and
+   * the VirtualService when missing. Objects carry this attempt's annotations, so a repeat finds
+   * its own and creates nothing twice; a same-named object that is not Shipyard's is a PlumbingConflict.
+   */
+  ensureCanaryPlumbing(input: PlumbingInput): Promise<PlumbingResult>;
+  /** Compensation (and promotion, for the canary Deployment): deletes only this attempt's objects, by uid. */
+  removeCanaryPlumbing(input: RemovePlumbingInput): Promise<UndoResult>;
   /** Read-only. */
   measureMetric(input: MeasureInput): Promise<Measurement>;
   /** Read-only: a series of measurements (background analyses); stops at the first verdict, heartbeats, honours cancellation. */

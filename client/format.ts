@@ -76,6 +76,11 @@ export function formatStatus(s: ReleaseStatus, url: string, leases: Record<strin
     lines.push('metrics (latest 10)');
     for (const m of s.metrics.slice(-10)) lines.push(`  ${m.phase.padEnd(12)} ${m.metric} = ${m.value ?? 'no data'} (${m.analysis}, ${m.at})`);
   }
+  if (s.plumbing?.length) {
+    // Generated canary plumbing: what this release created, adopted or found (kept, not its own).
+    lines.push('generated');
+    for (const o of s.plumbing) lines.push(`  ${(o.removed ? 'removed' : o.action).padEnd(9)} ${o.kind} ${o.namespace}/${o.name} (${o.environment})`);
+  }
   if (s.compensation.length) {
     lines.push('compensation');
     for (const c of s.compensation) lines.push(`  ${c.status.padEnd(9)} ${c.description}${c.error ? ` - ${c.error}` : ''}`);

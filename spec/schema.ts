@@ -236,6 +236,12 @@ const PromoteSchema = z
   .describe('Promote with the deployer: helm upgrades the stable release, GitOps commits the stable tag');
 
 const CanarySchema = z.strictObject({
+  generate: z
+    .boolean()
+    .optional()
+    .describe(
+      'Generate the canary plumbing from the stable Deployment (deploy.helm installs it): a `<stable>-canary` Deployment with the release image, a `<service>-canary` Service and, when missing, the VirtualService; router.istio.host names the stable Service (default: the stable Deployment). Promotion upgrades the stable helm release',
+    ),
   router: RouterSchema,
   promote: PromoteSchema.optional(),
   scaleDownAfterPromotion: z
@@ -435,6 +441,9 @@ export const ReleaseSpecSchema = z
       if (env.image && !spec.image) {
         ctx.addIssue({ code: 'custom', path: ['environments', i, 'image'], message: 'promoting an image needs the top-level image section' });
       }
+      if (env.canary?.generate && !spec.image) {
+        ctx.addIssue({ code: 'custom', path: ['environments', i, 'canary', 'generate'], message: 'canary.generate needs the top-level image section: the generated canary runs the release image' });
+      }
     });
     if (spec.image && !spec.build) {
       ctx.addIssue({ code: 'custom', path: ['image'], message: 'an image needs a build section to produce its binaries' });
@@ -447,6 +456,7 @@ function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx
   const canary = env.canary!;
   const base = ['environments', envIndex, 'canary'];
   const names = checkMetrics(canary.metrics, [...base, 'metrics'], ctx);
+  if (canary.generate) checkGenerated(env, base, ctx);
   if (canary.scaling && !canary.workloads) {
     ctx.addIssue({ code: 'custom', path: [...base, 'scaling'], message: 'scaling needs canary.workloads (which Deployment to scale)' });
   }
@@ -498,9 +508,26 @@ function checkMetrics(metrics: MetricSpec[], base: PropertyKey[], ctx: z.Refinem
   return names;
 }
 
+/** A generated canary brings its own workloads, routing by Service and promotion through deploy.helm. */
+function checkGenerated(env: EnvironmentOut, base: PropertyKey[], ctx: z.RefinementCtx) {
+  const canary = env.canary!;
+  const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path: [...base, ...path], message });
+  if (env.deploy.gitops) {
+    issue(['generate'], 'canary.generate needs deploy.helm (the stable release, upgraded at promotion); with deploy.gitops, keep the canary in the config repo and use canary.workloads');
+  }
+  if (canary.workloads) issue(['workloads'], 'canary.workloads cannot be combined with canary.generate: the canary Deployment is generated as `<stable>-canary`; drop one of them');
+  if (canary.scaling) issue(['scaling'], 'canary.scaling cannot be combined with canary.generate: the generated canary runs the stable replica count');
+  if (canary.promote) issue(['promote'], 'canary.promote cannot be combined with canary.generate: promotion upgrades the stable release of deploy.helm with the release image');
+  if (canary.scaleDownAfterPromotion) issue(['scaleDownAfterPromotion'], 'scaleDownAfterPromotion cannot be combined with canary.generate: the generated canary Deployment is deleted after promotion');
+  if (canary.router.istio.destinationRule) {
+    issue(['router', 'istio', 'destinationRule'], 'a generated canary routes by Service (stable host, `<host>-canary`), not by DestinationRule subsets: drop destinationRule');
+  }
+}
+
 /** How the new version reaches the stable workload after the canary; without a way it would end at 0%. */
 function checkPromotion(env: EnvironmentOut, base: PropertyKey[], ctx: z.RefinementCtx) {
   const canary = env.canary!;
+  if (canary.generate) return; // promotion through deploy.helm; checkGenerated says what does not fit
   if (!canary.workloads && !canary.promote) {
     ctx.addIssue({
       code: 'custom',

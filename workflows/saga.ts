@@ -9,7 +9,7 @@ import type { DeployActivities, UndoResult } from '../activities/types.js';
 import type { CompensationRecord } from './types.js';
 
 /** The deploy activities an undo step may name. */
-export type UndoActivity = 'helmRollback' | 'gitopsRevert' | 'restoreTraffic' | 'restoreImages' | 'restoreReplicas' | 'clearFault';
+export type UndoActivity = 'helmRollback' | 'gitopsRevert' | 'restoreTraffic' | 'restoreImages' | 'restoreReplicas' | 'clearFault' | 'removeCanaryPlumbing';
 
 export interface UndoStep {
   activity: UndoActivity;

@@ -1,7 +1,7 @@
 // Shapes that cross the workflow boundary: the release input, the status query, the result.
 // Plain JSON only; they are stored in history.
 import type { ReleaseSpec, MetricSpec } from '../spec/schema.js';
-import type { BuildManifest, ChartArchive, ImageRef, RouteWeights } from '../activities/types.js';
+import type { BuildManifest, ChartArchive, ImageRef, PlumbingObject, RouteWeights } from '../activities/types.js';
 
 export type Stage =
   | 'queued'
@@ -219,9 +219,16 @@ export interface CanaryState {
 
 export interface DeploymentRecord {
   environment: string;
-  kind: 'helm' | 'gitops';
+  /** generated-canary: the canary Deployment generated from the stable one (canary.generate). */
+  kind: 'helm' | 'gitops' | 'generated-canary';
   detail: Record<string, unknown>;
   promoted: boolean;
+}
+
+/** One object of a generated canary; `removed` once this release deleted it (promotion). */
+export interface PlumbingRecord extends PlumbingObject {
+  environment: string;
+  removed?: boolean;
 }
 
 export interface NotificationRecord {
@@ -266,6 +273,8 @@ export interface ReleaseStatus {
   build: BuildManifest | null;
   image: ImageRef | null;
   deployments: DeploymentRecord[];
+  /** Objects of generated canary plumbing (canary.generate) as the API server returned them. Absent otherwise. */
+  plumbing?: PlumbingRecord[];
   notifications: NotificationRecord[];
   error: ReleaseError | null;
   abort: AbortRequest | null;

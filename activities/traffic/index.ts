@@ -7,13 +7,14 @@ import type { DeployActivities, TrafficInput } from '../types.js';
 import { IstioRouter } from './istio.js';
 import type { TrafficRouter } from './router.js';
 import { imagesOf, restoreImages, restoreReplicas, scaleDeployment, setImages } from './workloads.js';
+import { ensureCanaryPlumbing, removeCanaryPlumbing, stableWorkloadExists } from './plumbing.js';
 
 function routerFor(input: TrafficInput): TrafficRouter {
   if (input.router.istio) return new IstioRouter();
   throw ApplicationFailure.nonRetryable('no traffic router configured (canary.router.istio)', 'InvalidSpec');
 }
 
-type TrafficActivities = Pick<DeployActivities, 'getTrafficWeights' | 'setTrafficWeight' | 'restoreTraffic' | 'promoteCanary' | 'scaleCanary' | 'readImages' | 'restoreImages' | 'setFault' | 'restoreReplicas' | 'clearFault'>;
+type TrafficActivities = Pick<DeployActivities, 'getTrafficWeights' | 'setTrafficWeight' | 'restoreTraffic' | 'promoteCanary' | 'scaleCanary' | 'readImages' | 'restoreImages' | 'setFault' | 'restoreReplicas' | 'clearFault' | 'stableWorkloadExists' | 'ensureCanaryPlumbing' | 'removeCanaryPlumbing'>;
 
 export function createTrafficActivities(): TrafficActivities {
   return {
@@ -33,5 +34,8 @@ export function createTrafficActivities(): TrafficActivities {
     setFault: (i) => routerFor(i).setFault(i, i.fault),
     restoreReplicas: (i) => restoreReplicas(i.namespace, i.deployment, i.replicas, i.kubeContext),
     clearFault: (i) => routerFor(i).clearFault(i),
+    stableWorkloadExists,
+    ensureCanaryPlumbing,
+    removeCanaryPlumbing,
   };
 }

@@ -2,7 +2,10 @@
 // from a DestinationRule), optional header-based routing of matching requests to the canary (A/B),
 // optional mirroring, and fault injection on the canary route. Writes are read-modify-replace with
 // the resourceVersion (a concurrent edit is retried, not overwritten); the applied weights are read
-// back and verified; setting the weights already there changes nothing.
+// back and verified; setting the weights already there changes nothing. In host mode (generated
+// canary plumbing, `hosts` set) the two destinations are two Services, stable and canary, not two
+// subsets of one host; at canary weight 0 the canary destination is dropped from the route, so the
+// route never names a Service that a compensation may remove.
 import { ApplicationFailure } from '@temporalio/common';
 import { kube, kubeFailure, statusOf } from '../kube.js';
 import type { RouteWeights, UndoResult } from '../types.js';
@@ -49,11 +52,24 @@ async function read(t: TrafficTarget): Promise<VirtualService> {
   return vs;
 }
 
+/** A destination host names the Service (short name, or qualified with the target's namespace). */
+function sameHost(host: string | undefined, service: string, namespace: string): boolean {
+  if (!host) return false;
+  const [name, ns] = host.split('.');
+  return name === service && (ns === undefined || ns === namespace);
+}
+
+/** Whether a destination is the stable or canary one: by subset, or in host mode by Service. */
+function isTrack(d: Destination, t: TrafficTarget, track: 'stable' | 'canary'): boolean {
+  if (t.hosts) return sameHost(d.destination.host, t.hosts[track], t.namespace);
+  return d.destination.subset === (track === 'stable' ? t.router.istio.stableSubset : t.router.istio.canarySubset);
+}
+
 /** The route Shipyard shifts: the named one, else the first route with a stable destination. */
 function routeOf(vs: VirtualService, t: TrafficTarget): HttpRoute | undefined {
-  const { route, stableSubset } = t.router.istio;
+  const { route } = t.router.istio;
   const routes = (vs.spec.http ?? []).filter((r) => r.name !== HEADER_ROUTE);
-  return route ? routes.find((r) => r.name === route) : routes.find((r) => (r.route ?? []).some((d) => d.destination.subset === stableSubset)) ?? routes[0];
+  return route ? routes.find((r) => r.name === route) : routes.find((r) => (r.route ?? []).some((d) => isTrack(d, t, 'stable'))) ?? routes[0];
 }
 
 const noRoute = (vs: VirtualService, t: TrafficTarget) => `VirtualService ${vs.metadata.namespace ?? t.namespace}/${vs.metadata.name} has no HTTP route${t.router.istio.route ? ` named ${t.router.istio.route}` : ''}`;
@@ -65,14 +81,13 @@ function findRoute(vs: VirtualService, t: TrafficTarget): HttpRoute {
 }
 
 function weightsOf(route: HttpRoute, t: TrafficTarget): RouteWeights {
-  const { stableSubset, canarySubset } = t.router.istio;
   const destinations = route.route ?? [];
-  const weight = (subset: string) => {
-    const d = destinations.find((x) => x.destination.subset === subset);
+  const weight = (track: 'stable' | 'canary') => {
+    const d = destinations.find((x) => isTrack(x, t, track));
     if (!d) return 0;
     return d.weight ?? (destinations.length === 1 ? 100 : 0);
   };
-  return { stable: weight(stableSubset), canary: weight(canarySubset) };
+  return { stable: weight('stable'), canary: weight('canary') };
 }
 
 function hostOf(vs: VirtualService, route: HttpRoute, t: TrafficTarget): string {
@@ -83,14 +98,20 @@ function hostOf(vs: VirtualService, route: HttpRoute, t: TrafficTarget): string 
 function applyWeights(vs: VirtualService, route: HttpRoute, t: TrafficTarget, w: RouteWeights): void {
   const { stableSubset, canarySubset } = t.router.istio;
   const host = hostOf(vs, route, t);
-  const others = (route.route ?? []).filter((d) => d.destination.subset !== stableSubset && d.destination.subset !== canarySubset);
+  const others = (route.route ?? []).filter((d) => !isTrack(d, t, 'stable') && !isTrack(d, t, 'canary'));
   if (others.some((d) => (d.weight ?? 0) > 0)) {
-    throw ApplicationFailure.nonRetryable(`route of ${vs.metadata.name} sends traffic to destinations other than ${stableSubset}/${canarySubset}`, 'RouteNotManaged');
+    const names = t.hosts ? `the Services ${t.hosts.stable}/${t.hosts.canary}` : `${stableSubset}/${canarySubset}`;
+    throw ApplicationFailure.nonRetryable(`route of ${vs.metadata.name} sends traffic to destinations other than ${names}`, 'RouteNotManaged');
   }
-  const existing = (subset: string) => route.route?.find((d) => d.destination.subset === subset)?.destination;
+  const existing = (track: 'stable' | 'canary') => route.route?.find((d) => isTrack(d, t, track))?.destination;
+  if (t.hosts) {
+    const stable = { destination: existing('stable') ?? { host: t.hosts.stable }, weight: w.stable };
+    route.route = w.canary > 0 ? [stable, { destination: existing('canary') ?? { host: t.hosts.canary }, weight: w.canary }] : [stable];
+    return;
+  }
   route.route = [
-    { destination: existing(stableSubset) ?? { host, subset: stableSubset }, weight: w.stable },
-    { destination: existing(canarySubset) ?? { host, subset: canarySubset }, weight: w.canary },
+    { destination: existing('stable') ?? { host, subset: stableSubset }, weight: w.stable },
+    { destination: existing('canary') ?? { host, subset: canarySubset }, weight: w.canary },
   ];
 }
 
@@ -137,7 +158,8 @@ export class IstioRouter implements TrafficRouter {
   async getWeights(t: TrafficTarget): Promise<RouteWeights> {
     const vs = await read(t);
     const route = findRoute(vs, t);
-    await checkSubsets(t, hostOf(vs, route, t));
+    // Host mode has no subsets: the canary Service selects the canary pods (generated with it).
+    if (!t.hosts) await checkSubsets(t, hostOf(vs, route, t));
     return weightsOf(route, t);
   }
 
@@ -197,7 +219,7 @@ export class IstioRouter implements TrafficRouter {
       const before = JSON.stringify(vs.spec);
       applyWeights(vs, route, t, w);
       const host = hostOf(vs, route, t);
-      const canary = { host, subset: t.router.istio.canarySubset };
+      const canary = t.hosts ? { host: t.hosts.canary } : { host, subset: t.router.istio.canarySubset };
       if (mirror) {
         if (w.canary > 0 && w.canary < 100) {
           route.mirror = canary;

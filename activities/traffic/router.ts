@@ -7,6 +7,8 @@ export interface TrafficTarget {
   router: RouterSpec;
   namespace: string;
   kubeContext?: string;
+  /** Host mode (generated canary): stable and canary destinations are two Services, no subsets. */
+  hosts?: { stable: string; canary: string };
 }
 
 export interface FaultSpec {

@@ -19,7 +19,7 @@ const canOrNo = (verb: string, resource: string, ns: string) => {
 test('the deploy worker may deploy, roll back, shift Istio weights and read health in a bound namespace only', () => {
   execFileSync('sh', ['-c', 'kubectl create namespace staging --dry-run=client -o yaml | kubectl apply -f -'], { encoding: 'utf8' });
   execFileSync('kubectl', ['apply', '-f', RBAC], { encoding: 'utf8' });
-  for (const [verb, resource] of [['patch', 'deployments'], ['create', 'secrets'], ['delete', 'services'], ['patch', 'virtualservices.networking.istio.io'], ['update', 'deployments/scale']]) {
+  for (const [verb, resource] of [['patch', 'deployments'], ['create', 'secrets'], ['delete', 'services'], ['patch', 'virtualservices.networking.istio.io'], ['create', 'virtualservices.networking.istio.io'], ['delete', 'virtualservices.networking.istio.io'], ['update', 'deployments/scale']]) {
     assert.equal(canOrNo(verb, resource, 'staging'), true, `${verb} ${resource} in staging`);
   }
   assert.equal(canOrNo('list', 'pods', 'kube-system'), true, 'reads health anywhere');

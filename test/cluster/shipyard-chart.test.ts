@@ -144,6 +144,7 @@ test('helm install into a fresh namespace: Deployments, service accounts, RBAC, 
     };
     assert.equal(can('shipyard-deploy', 'patch', 'deployments', apps), true);
     assert.equal(can('shipyard-deploy', 'patch', 'virtualservices.networking.istio.io', apps), true);
+    assert.equal(can('shipyard-deploy', 'delete', 'virtualservices.networking.istio.io', apps), true, 'a generated canary removes the VirtualService it created');
     assert.equal(can('shipyard-deploy', 'list', 'pods', 'kube-system'), true, 'reads rollout health anywhere');
     assert.equal(can('shipyard-deploy', 'create', 'deployments', 'kube-system'), false);
     assert.equal(can('shipyard', 'list', 'pods', apps), false, 'the other components have no API access');

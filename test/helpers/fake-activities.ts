@@ -60,7 +60,7 @@ export class FakeWorld {
 
   /** The calls that are not reads, notifications or measurements: the side effects, in order. */
   effects(): string[] {
-    const reads = new Set(['helmCurrentRevision', 'getTrafficWeights', 'measureMetric', 'measureSeries', 'notify', 'checkHealth', 'updateJira', 'readImages', 'httpProbe']);
+    const reads = new Set(['helmCurrentRevision', 'stableWorkloadExists', 'getTrafficWeights', 'measureMetric', 'measureSeries', 'notify', 'checkHealth', 'updateJira', 'readImages', 'httpProbe']);
     return this.names((c) => !reads.has(c.name));
   }
 
@@ -214,6 +214,19 @@ export class FakeWorld {
       clearFault: async (i) => {
         await this.enter('clearFault', i.environment);
         return { result: 'undone' as const, detail: 'fault removed' };
+      },
+      // Generated canary plumbing is tested against the real API server (test/cluster/generated-canary.test.ts).
+      stableWorkloadExists: async (i) => {
+        await this.enter('stableWorkloadExists', i.environment);
+        return { exists: true };
+      },
+      ensureCanaryPlumbing: async (i) => {
+        await this.enter('ensureCanaryPlumbing', i.environment);
+        return { objects: [] };
+      },
+      removeCanaryPlumbing: async (i) => {
+        await this.enter('removeCanaryPlumbing', i.environment);
+        return { result: 'undone' as const, detail: `${i.objects.length} object(s) removed` };
       },
       measureMetric: async (i) => {
         await this.enter('measureMetric', i.environment, i.metric.name);

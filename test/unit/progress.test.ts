@@ -286,6 +286,18 @@ describe('status and list views', () => {
     assert.match(none, /production\s+waiting since .* - no lease \(no running shipyard\/lease\/pay\/production\)/);
   });
 
+  test('status lists generated canary objects: created, kept, and removed after promotion', () => {
+    const s = base({
+      plumbing: [
+        { environment: 'production', kind: 'Deployment', namespace: 'prod', name: 'pay-canary', uid: 'u1', action: 'created', removed: true },
+        { environment: 'production', kind: 'Service', namespace: 'prod', name: 'pay-canary', uid: 'u2', action: 'created' },
+        { environment: 'production', kind: 'VirtualService', namespace: 'prod', name: 'pay', uid: 'u3', action: 'kept' },
+      ],
+    });
+    assert.match(formatStatus(s, 'http://ui', {}, T0), /\ngenerated\n  removed   Deployment prod\/pay-canary \(production\)\n  created   Service prod\/pay-canary \(production\)\n  kept      VirtualService prod\/pay \(production\)\n/);
+    assert.doesNotMatch(formatStatus(base({}), 'http://ui', {}, T0), /generated/);
+  });
+
   test('list: waiting releases show queued, the outcome column tells rolled-back from failed and names the failure type', () => {
     assert.equal(rowOutcome('TERMINATED', 'running'), 'terminated');
     assert.equal(rowOutcome('FAILED', 'rolled-back'), 'rolled-back');

@@ -43,6 +43,11 @@ export class ReleaseState {
   readonly leases = new Map<string, LeaseTicket>();
   /** The canary Deployment's replicas before this release scaled it, per environment. */
   readonly canaryReplicasBefore = new Map<string, number>();
+  /**
+   * Generated canary plumbing (canary.generate), per environment: `canary` when the canary Deployment
+   * was generated, `first-install` when there was no stable yet (helm installed it; no canary).
+   */
+  readonly generated = new Map<string, 'canary' | 'first-install'>();
 
   constructor(readonly input: ReleaseInput) {
     this.spec = input.spec;

@@ -3,14 +3,18 @@
 // analysis that fails cancels the steps at once, not at the next step boundary.
 import { CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
 import type { CanaryStep, EnvironmentSpec } from '../../../spec/schema.js';
+import type { TrafficInput } from '../../../activities/types.js';
 import { parseDuration } from '../../../spec/duration.js';
 import { approvalGate, checkpoint, waitForResume } from '../gates.js';
 import type { Notifier } from '../notify.js';
 import type { ReleaseState } from '../state.js';
 import { runAnalysis, startBackgroundAnalysis } from './analysis.js';
+import { hostsOf } from './generated.js';
 
-export function trafficOf(r: ReleaseState, env: EnvironmentSpec) {
-  return { ...r.ref(env.name), router: env.canary!.router, namespace: r.namespaceOf(env), kubeContext: env.kubeContext };
+export function trafficOf(r: ReleaseState, env: EnvironmentSpec): TrafficInput {
+  const traffic = { ...r.ref(env.name), router: env.canary!.router, namespace: r.namespaceOf(env), kubeContext: env.kubeContext };
+  // A generated canary routes by Service (stable host, `<host>-canary`), not by subsets.
+  return env.canary!.generate ? { ...traffic, hosts: hostsOf(r, env) } : traffic;
 }
 
 export async function runCanary(r: ReleaseState, notifier: Notifier, env: EnvironmentSpec): Promise<void> {

@@ -4,6 +4,7 @@ import { isCancellation } from '@temporalio/workflow';
 import type { HelmRollbackInput, ImageRef } from '../../../activities/types.js';
 import type { EnvironmentSpec } from '../../../spec/schema.js';
 import { runAnalysis } from './analysis.js';
+import { canaryDeploymentOf, deployGeneratedCanary, firstInstallDetail } from './generated.js';
 import { checkpoint } from '../gates.js';
 import type { Notifier } from '../notify.js';
 import type { ReleaseState } from '../state.js';
@@ -12,6 +13,8 @@ export async function deployStage(r: ReleaseState, env: EnvironmentSpec, image: 
   await checkpoint(r);
   r.setStage('deploy', env.name);
   const ref = r.ref(env.name);
+  // A generated canary leaves the stable release alone until promotion (false: no stable yet).
+  if (env.canary?.generate && (await deployGeneratedCanary(r, env, image))) return;
   if (env.deploy.helm) {
     const helm = env.deploy.helm;
     const input = { ...ref, helm, image };
@@ -38,7 +41,7 @@ export async function deployStage(r: ReleaseState, env: EnvironmentSpec, image: 
       detail: { release: helm.release, namespace: helm.namespace, revision: after.revision, previousRevision: before.revision },
       promoted: false,
     });
-    r.closeStage('ok', `helm revision ${after.revision}`);
+    r.closeStage('ok', r.generated.get(env.name) === 'first-install' ? firstInstallDetail(r, env, after.revision) : `helm revision ${after.revision}`);
   } else {
     const gitops = env.deploy.gitops!;
     const input = { ...ref, gitops, image };
@@ -58,7 +61,7 @@ export async function healthStage(r: ReleaseState, notifier: Notifier, env: Envi
   const report = await r.acts.health(env.health.timeout).checkHealth({
     ...r.ref(env.name),
     namespace: r.namespaceOf(env),
-    deployment: env.health.deployment ?? env.deploy.helm?.release ?? r.spec.service,
+    deployment: r.generated.get(env.name) === 'canary' ? canaryDeploymentOf(r, env) : env.health.deployment ?? env.deploy.helm?.release ?? r.spec.service,
     timeout: env.health.timeout,
     kubeContext: env.kubeContext ?? env.deploy.helm?.kubeContext,
     image,

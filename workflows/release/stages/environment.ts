@@ -31,7 +31,8 @@ export async function environmentStage(r: ReleaseState, notifier: Notifier, env:
   const image = await environmentImage(r, env);
   await deployStage(r, env, image);
   await healthStage(r, notifier, env, image);
-  if (env.canary) {
+  // The first release of a generated canary installed the stable itself: there is nothing to compare.
+  if (env.canary && r.generated.get(env.name) !== 'first-install') {
     r.setStage('canary', env.name);
     await runCanary(r, notifier, env);
     r.closeStage('ok');

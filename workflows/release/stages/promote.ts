@@ -9,12 +9,15 @@ import { checkpoint, releaseLease } from '../gates.js';
 import type { ReleaseState } from '../state.js';
 import { trafficOf } from './canary.js';
 import { promoteTarget } from './promote-target.js';
+import { promoteGeneratedCanary } from './generated.js';
 
 export async function promoteStage(r: ReleaseState, env: EnvironmentSpec, image: ImageRef | null): Promise<void> {
   await checkpoint(r);
   r.setStage('promote', env.name);
   const details: string[] = [];
-  if (env.canary) {
+  if (env.canary?.generate) {
+    await promoteGeneratedCanary(r, env, image, trafficOf(r, env), details);
+  } else if (env.canary) {
     const { workloads, promote } = env.canary;
     const traffic = trafficOf(r, env);
     const ref = r.ref(env.name);
