@@ -6,7 +6,10 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { parse } from 'yaml';
 import { parseSpec } from '../spec/load.js';
 import { DEFAULT_SPEC_PATH } from '../spec/paths.js';
-import { JSON_SCHEMA_FILE } from '../spec/write-json-schema.js';
+import { releaseSpecJsonSchema } from '../spec/write-json-schema.js';
+
+/** The JSON Schema copy written beside the spec. */
+const SCHEMA_COPY = 'release-spec.schema.json';
 
 /** A problem with the input of `shipyard init` (exit code 2). */
 export class InitError extends Error {
@@ -234,7 +237,7 @@ function fromSpecDir(specDir: string, target: string): string {
 export interface RenderOptions {
   /** Absolute path the spec will be written to; relative paths in it are relative to its directory. */
   out: string;
-  /** What the `# yaml-language-server: $schema=` line points at; the installed schema file by default. */
+  /** What the `# yaml-language-server: $schema=` line points at; the copy init writes beside the spec by default. */
   schema?: string;
 }
 
@@ -244,13 +247,14 @@ export function renderSpec(scan: RepoScan, plan: InitPlan, options: RenderOption
   const s = plan.service;
   const repo = fromSpecDir(specDir, scan.root);
   const chart = plan.chart ? fromSpecDir(specDir, join(scan.root, plan.chart)) : `oci://registry.example.com/charts/${s}`;
-  const schema = options.schema ?? JSON_SCHEMA_FILE;
-  const query = `(sum(rate(http_requests_total{service="${s}",version="canary",code=~"5.."}[1m])) or vector(0)) / sum(rate(http_requests_total{service="${s}",version="canary"}[1m]))`;
+  const schema = options.schema ?? `./${SCHEMA_COPY}`;
+  const query = `(sum(rate(http_requests_total{namespace="production",track="canary",code=~"5.."}[1m])) or vector(0)) / sum(rate(http_requests_total{namespace="production",track="canary"}[1m]))`;
   const L: string[] = [];
   L.push(`# yaml-language-server: $schema=${schema}`);
   L.push(`# Release spec for ${s}, scaffolded by \`shipyard init\`. Review every line, then check it with`);
   L.push(`# \`shipyard spec validate <this file>\` and start a release with`);
-  L.push(`# \`shipyard release start -f <this file> --commit <sha>\`. Paths are relative to this file.`);
+  L.push(`# \`shipyard release start -f <this file> --commit <sha>\`, or once committed, from the repository:`);
+  L.push(`# \`shipyard release start --repo <its git URL> --commit <sha>\`. Paths are relative to this file.`);
   L.push(`service: ${q(s)}`);
   L.push('source:');
   L.push(`  repo: ${q(repo)}${' '.repeat(Math.max(1, 20 - repo.length))}# this repository; a git URL when the workers run elsewhere`);
@@ -283,15 +287,16 @@ export function renderSpec(scan: RepoScan, plan: InitPlan, options: RenderOption
   L.push('    # Placeholder approver: list the Shipyard identities (user names, e-mail addresses) who may approve.');
   L.push('    approval: { approvers: [change-me], timeout: 24h, fourEyes: true }');
   L.push('    deploy:');
-  L.push(`      # The new version goes to the canary Deployment (${s}-canary); promotion then gives the stable`);
-  L.push(`      # Deployment (${s}) the canary's images. Make the chart render both, or adapt imageValues.`);
+  L.push(`      # The stable release. Each release after the first runs as a canary first: Shipyard generates`);
+  L.push(`      # ${s}-canary (the stable Deployment's template with the new image and track: canary), a`);
+  L.push(`      # ${s}-canary Service and, if missing, the VirtualService; promotion upgrades this release.`);
   L.push(`      helm: { chart: ${q(chart)}, release: ${q(s)}, namespace: production }`);
-  L.push(`    health: { namespace: production, deployment: ${q(`${s}-canary`)} }`);
   L.push('    canary:');
+  L.push('      generate: true');
   L.push('      router:');
-  L.push('        # The Istio VirtualService of the service, with stable and canary subsets in its DestinationRule.');
-  L.push(`        istio: { virtualService: ${q(s)}, namespace: production, stableSubset: stable, canarySubset: canary }`);
-  L.push(`      workloads: { stable: ${q(s)}, canary: ${q(`${s}-canary`)} }`);
+  L.push(`        # Traffic is split between the Service ${s} (stable) and ${s}-canary; set host: if the Service`);
+  L.push('        # is named differently from the Deployment.');
+  L.push(`        istio: { virtualService: ${q(s)}, namespace: production }`);
   L.push('      steps:');
   L.push('        - setWeight: 10');
   L.push('        - analysis: { metrics: [error-rate] }');
@@ -301,7 +306,8 @@ export function renderSpec(scan: RepoScan, plan: InitPlan, options: RenderOption
   L.push('        - name: error-rate');
   L.push('          prometheus:');
   L.push('            # Share of 5xx responses of the canary. `or vector(0)`: with no 5xx at all the numerator has');
-  L.push('            # no series, which would read as "no data". Adapt the metric and labels to your service.');
+  L.push('            # no series, which would read as "no data". The canary pods carry track="canary"; adapt the');
+  L.push('            # metric name and labels to your service (and to how your Prometheus labels pods).');
   L.push(`            query: ${quoteSingle(query)}`);
   L.push('          thresholdRange: { max: 0.01 }   # at most 1% errors');
   L.push('          interval: 30s');
@@ -352,6 +358,8 @@ export function initRepository(options: InitOptions = {}): InitResult {
   parseSpec(text, path, { baseDir: dirname(path) });
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text, { flag: options.force ? 'w' : 'wx' });
+  // Editor completion that travels with the repository (not a path on this machine).
+  if (!options.schema) writeFileSync(join(dirname(path), SCHEMA_COPY), releaseSpecJsonSchema());
   return { path, scan, plan, text, overwritten: exists };
 }
 

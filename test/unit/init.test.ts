@@ -71,7 +71,6 @@ describe('scan and render', () => {
       const text = renderSpec(scan, plan, { out });
       assert.match(text, /^# yaml-language-server: \$schema=\S+release-spec\.schema\.json\n/);
       assert.match(text, /#\s+tools\/gen\s+\(dir: \., goPackage: \.\/tools\/gen\)/, 'the other main package is listed in a comment');
-      assert.match(text, /service="ledger"/);
       assert.match(text, /or vector\(0\)/);
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, text);
@@ -89,9 +88,12 @@ describe('scan and render', () => {
       assert.equal(staging.deploy.helm!.namespace, 'staging');
       assert.equal(production.concurrency, 'queue');
       assert.deepEqual(production.approval!.approvers, ['change-me']);
-      assert.deepEqual(production.canary!.workloads, { stable: 'ledger', canary: 'ledger-canary' });
+      assert.equal(production.canary!.generate, true, 'the canary plumbing is generated from the stable release');
+      assert.equal(production.canary!.workloads, undefined);
+      assert.equal(production.deploy.helm!.release, 'ledger');
+      assert.equal(production.canary!.router.istio.virtualService, 'ledger');
       assert.deepEqual(production.canary!.steps, [{ setWeight: 10 }, { analysis: { metrics: ['error-rate'], background: false } }, { setWeight: 50 }, { setWeight: 100 }]);
-      assert.match(production.canary!.metrics[0].prometheus.query, /service="ledger".*or vector\(0\)/);
+      assert.match(production.canary!.metrics[0].prometheus.query, /track="canary".*or vector\(0\)/);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -201,7 +203,8 @@ describe('shipyard init (CLI)', () => {
       assert.match(ok.stdout, /helm chart: charts\/ledger/);
       assert.ok(ok.stdout.includes(`wrote ${path}`), ok.stdout);
       const text = readFileSync(path, 'utf8');
-      assert.match(text, /^# yaml-language-server: \$schema=/);
+      assert.match(text, /^# yaml-language-server: \$schema=\.\/release-spec\.schema\.json\n/, 'a schema path that travels with the repository');
+      assert.equal(JSON.parse(readFileSync(join(root, '.shipyard/release-spec.schema.json'), 'utf8')).type, 'object', 'the schema copy beside the spec');
       assert.match(text, /^service: ledger$/m);
       assert.match(text, /goPackage: \.\/cmd\/ledger/);
       assert.equal(loadSpecFile(path).service, 'ledger');
