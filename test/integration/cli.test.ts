@@ -208,7 +208,7 @@ describe('shipyard CLI bad input (nothing started)', () => {
   test('usage errors exit 2 and name the problem', async () => {
     const missing = await runCli(['release', 'start', '--commit', randomCommit()]);
     assert.equal(missing.code, EXIT.usage);
-    assert.match(missing.stderr, /required option '-f, --file <spec.yaml>' not specified/);
+    assert.match(missing.stderr, /give the spec with exactly one of -f <spec\.yaml> or --repo <url>/);
     const unknown = await runCli(['release', 'start', '--frobnicate']);
     assert.equal(unknown.code, EXIT.usage);
     const badTrigger = await runCli(['release', 'start', '-f', 'x', '--commit', randomCommit(), '--trigger', 'cron']);
