@@ -24,6 +24,7 @@ import { readJson, readServices, runnerDir, runnerStateFile, targetsFile, writeA
 import { hostPlatform, pullImage } from './image-cache.js';
 import { commandLine, deploymentSpec, processEnv, targetLabels } from './runner-spec.js';
 import { supervise } from './supervise.js';
+import { alive } from './stack-state.js';
 
 const PULL_RETRY_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
@@ -39,14 +40,6 @@ function freePort() {
   });
 }
 
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Sends a signal to the process group a runner process leads (it was spawned detached). */
 function signalGroup(pid, signal) {

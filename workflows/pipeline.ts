@@ -6,23 +6,14 @@
 // starts, nothing is deployed. ID: pipeline/<repo key>/<environments>/<commit as given>.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { BuildActivities } from '../activities/types.js';
-import type { CoordinationActivities, StartedLoadedRelease } from '../activities/coordination-types.js';
+import type { CoordinationActivities, StartedLoadedRelease, StartLoadedReleaseInput } from '../activities/coordination-types.js';
 import { TASK_QUEUES } from './messages.js';
-import type { Trigger } from './types.js';
 
-export interface PipelineInput {
-  /** Git URL of the application repository. */
-  repo: string;
+/** The start options of a release (coordination-types.ts), with where to read its spec instead of the spec. */
+export interface PipelineInput extends Omit<StartLoadedReleaseInput, 'loaded'> {
   commit: string;
   /** Spec file in the repository; default .shipyard/release.yaml. */
   specPath?: string;
-  environments?: string[];
-  version?: string;
-  buildOnly?: boolean;
-  retryFailed?: boolean;
-  trigger: Trigger;
-  taskQueues?: { orchestrator?: string; build?: string; deploy?: string };
-  leaseCheckInterval?: string;
 }
 
 export interface PipelineResult extends StartedLoadedRelease {

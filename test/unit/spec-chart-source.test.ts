@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { parseSpec, SpecError } from '../../spec/load.js';
 import { promoteTarget } from '../../workflows/release/stages/promote-target.js';
 import type { HelmDeploySpec } from '../../spec/schema.js';
+import { expectIssue, issuesOf } from '../helpers/spec-issues.js';
 
 const IMAGE_VALUES = { repository: 'stable.image.repository', tag: 'stable.image.tag' };
 
@@ -24,21 +25,7 @@ function doc(helm: Record<string, unknown>, promote?: Record<string, unknown>): 
   });
 }
 
-function issuesOf(text: string) {
-  try {
-    parseSpec(text, 't.yaml');
-  } catch (err) {
-    assert.ok(err instanceof SpecError, `expected SpecError, got ${err}`);
-    return err.issues;
-  }
-  assert.fail('spec was accepted');
-}
 
-function expectIssue(text: string, path: string, message: RegExp) {
-  const issues = issuesOf(text);
-  const hit = issues.find((i) => i.path === path && message.test(i.message));
-  assert.ok(hit, `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
-}
 
 const helmOf = (text: string) => parseSpec(text).environments[0].deploy.helm!;
 

@@ -12,6 +12,7 @@ import { IdentitySchema } from '../../spec/schema.js';
 import { IDENTITY } from '../../spec/identity.js';
 import { validateDecision } from '../../workflows/approval.js';
 import type { PendingApproval } from '../../workflows/types.js';
+import { expectIssue, issuesOf } from '../helpers/spec-issues.js';
 
 const HELM = { helm: { chart: 'oci://registry.local/charts/payments', release: 'payments' } };
 const GITOPS = { gitops: { repo: 'https://git.example.com/ops/config.git', valuesFile: 'payments/values.yaml' } };
@@ -31,22 +32,7 @@ function doc(env: Record<string, unknown> = {}): string {
   });
 }
 
-function issuesOf(text: string) {
-  try {
-    parseSpec(text, 't.yaml');
-  } catch (err) {
-    assert.ok(err instanceof SpecError, `expected SpecError, got ${err}`);
-    return err.issues;
-  }
-  assert.fail('spec was accepted');
-}
 
-function expectIssue(text: string, path: string, message: RegExp) {
-  const issues = issuesOf(text);
-  const hit = issues.find((i) => i.path === path && message.test(i.message));
-  assert.ok(hit, `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
-  return hit;
-}
 
 describe('helm release names', () => {
   const name53 = `a${'b'.repeat(51)}c`;

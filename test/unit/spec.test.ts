@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadSpecFile, parseSpec, SpecError, MAX_SPEC_BYTES } from '../../spec/load.js';
 import { formatDuration, parseDuration } from '../../spec/duration.js';
 import { releaseSpecJsonSchema, JSON_SCHEMA_FILE } from '../../spec/write-json-schema.js';
+import { expectIssue, issuesOf } from '../helpers/spec-issues.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -19,22 +20,7 @@ environments:
     deploy: { helm: { chart: ./charts/payments, release: payments } }
 `;
 
-function issuesOf(text: string): { path: string; message: string; line?: number }[] {
-  try {
-    parseSpec(text, 't.yaml');
-  } catch (err) {
-    assert.ok(err instanceof SpecError, `expected SpecError, got ${err}`);
-    return err.issues;
-  }
-  assert.fail('spec was accepted');
-}
 
-function expectIssue(text: string, path: string, message: RegExp) {
-  const issues = issuesOf(text);
-  const hit = issues.find((i) => i.path === path && message.test(i.message));
-  assert.ok(hit, `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
-  return hit;
-}
 
 describe('valid specs', () => {
   test('every example spec in examples/ loads', () => {
