@@ -5,7 +5,7 @@
 // activity in flight. The stack restarts the worker and nothing else, the cluster and registry stay,
 // the activity is retried on the new worker (the history shows the timed-out attempt), the release
 // completes with the new tag on production's stable Deployment and traffic back on stable; Ctrl-C
-// exits 0 and keeps the cluster's state.
+// exits 0 and keeps the cluster's state, which a second start resumes as the release left it.
 // In the cluster tier so run-tests makes sure the Kubernetes tools exist before any test starts (the
 // test does not use the runner's cluster: the stack brings its own).
 import { after, test } from 'node:test';
@@ -66,14 +66,28 @@ function fastDemoSpec(): string {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+/** Processes whose command line mentions dir (the stack's children and the kwok cluster's components do). */
+function processesUnder(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
+    .filter((e) => {
+      try {
+        return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 const STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 
 test('npm start --local-cluster: the worker is SIGKILLed mid-canary, restarted alone, and the demo release completes', { timeout: 15 * 60_000 }, async (t) => {
   const times: Record<string, string> = {};
-  let started = Date.now();
+  let started: number;
   // Waits for the lock (another --local-cluster test) first: up to 5 min; then up to 6 min for the stack.
   stack = await startLocalStack({ dataDir, lockTimeoutMs: 5 * 60_000 });
-  times.stackReady = seconds(Date.now() - started);
+  times.lockAndPorts = seconds(stack.timings.lockMs);
+  times.stackReady = seconds(stack.timings.readyMs);
   const env = stack.env;
   const kubectl = (...args: string[]) => execFileSync('kubectl', args, { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   assert.equal(env.TEMPORAL_ADDRESS, stack.address);
@@ -208,6 +222,9 @@ test('npm start --local-cluster: the worker is SIGKILLed mid-canary, restarted a
   const releaseEvents = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
   t.diagnostic(`release history: ${releaseEvents.length} events, ${releaseEvents.filter((e) => e.workflowTaskTimedOutEventAttributes).length} WorkflowTaskTimedOut`);
 
+  const helmRevisions = () => (JSON.parse(execFileSync('helm', ['history', 'hello-api', '-n', 'production', '-o', 'json'], { env: { ...process.env, ...env }, encoding: 'utf8' })) as unknown[]).length;
+  const revisions = helmRevisions();
+
   // Ctrl-C: exits 0, keeps the cluster's state (kwokctl stop, not delete) and the release history.
   started = Date.now();
   const stopped = await stack.stop();
@@ -222,6 +239,23 @@ test('npm start --local-cluster: the worker is SIGKILLed mid-canary, restarted a
   assert.ok(existsSync(join(dataDir, 'demo/config.git')));
   assert.ok(!existsSync(join(dataDir, 'stack.json')), 'stack.json is removed on a clean stop');
   for (const pid of [restarted.pid, gateway.pid, temporalProc.pid]) assert.throws(() => process.kill(pid, 0), `pid ${pid} is gone`);
+  await eventually(async () => processesUnder(dataDir).length === 0, 15_000, `no process of the stack left (${processesUnder(dataDir).join(' ')})`);
+
+  // Started again on the kept state: the cluster resumes as the release left it; the demo's objects
+  // are not seeded again (no helm upgrade back to 0.0.1), and the release is still there.
+  stack = await startLocalStack({ dataDir, lockTimeoutMs: 5 * 60_000 });
+  times.restartReady = seconds(stack.timings.readyMs);
+  assert.match(stack.output(), new RegExp(`cluster '${DEMO_CLUSTER}' resumed`));
+  assert.equal(helmRevisions(), revisions);
+  const again = JSON.parse(kubectl('-n', 'production', 'get', 'deploy', 'hello-api', '-o', 'json'));
+  assert.equal(again.spec.template.spec.containers[0].image, `${IMAGE}:${version}`);
+  const shipyard2 = await ShipyardClient.connect({ address: stack.address, namespace: 'default', uiUrl: '' });
+  try {
+    assert.equal((await shipyard2.final(id)).outcome, 'succeeded');
+  } finally {
+    await shipyard2.close();
+  }
+  assert.deepEqual(await stack.stop(), { code: 0, signal: null }, stack.output().slice(-3000));
   t.diagnostic(`durations: ${JSON.stringify(times)}`);
   console.log(`[local-stack-release] durations: ${JSON.stringify(times)}`);
 });
