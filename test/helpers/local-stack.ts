@@ -233,8 +233,10 @@ export async function startLocalStack(opts: StartLocalStackOptions): Promise<Loc
   };
   const stop = async (timeoutMs = 60_000) => {
     if (running()) child.kill('SIGINT');
-    const timer = sleep(timeoutMs).then(() => 'timeout' as const);
-    const end = await Promise.race([exited, timer]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const end = await Promise.race([exited, timedOut]);
+    clearTimeout(timer); // a pending timer would keep the test process alive
     if (end === 'timeout') {
       await kill();
       throw new Error(`the stack did not stop within ${timeoutMs} ms of SIGINT; killed it. Output:\n${out.slice(-3000)}`);
