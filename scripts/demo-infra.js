@@ -10,7 +10,9 @@
 //   - a notification sink printing what Shipyard sends
 // Returns the environment the workers need and a stop(). stop() ends the processes but keeps the
 // state under <dataDir>/demo (cluster, registry, Prometheus data, config repo): the next start reuses
-// it; `npm run dev:down` (scripts/dev-down.js) deletes it.
+// it; `npm run dev:down` (scripts/dev-down.js) deletes it. The demo's objects are created only when
+// missing: a restarted stack finds its cluster as the last release left it (image tags, traffic
+// weights), not reset to the demo's initial state. A start that fails midway ends what it started.
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { ensureTool, toolPathEnv, toolPath } from './tools.js';
 import { startCluster } from './cluster.js';
 import { readServices } from './dev-services.js';
 import { writePrometheusConfig } from './prometheus-config.js';
+import { portInUse } from './dev-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (m) => console.log(`[shipyard demo] ${m}`);
@@ -41,10 +44,35 @@ function git(args, cwd) {
   return execFileSync('git', ['-c', 'user.name=Shipyard Demo', '-c', 'user.email=demo@localhost', ...args], { cwd, encoding: 'utf8' });
 }
 
+// The fixed ports of the demo (examples/release.yaml names the registry and Prometheus by address).
+export const DEMO_PORTS = { registry: 5000, prometheus: 9090, stable: 18080, canary: 18081, notifications: 8099 };
+
 export async function startDemoInfra(dataDir) {
+  // Another stack's registry or Prometheus on these ports would be used silently: refuse instead.
+  const taken = [];
+  for (const [what, port] of Object.entries(DEMO_PORTS)) if (await portInUse(port)) taken.push(`${port} (${what})`);
+  if (taken.length) throw new Error(`the demo's port(s) ${taken.join(', ')} are in use: another \`npm start -- --local-cluster\` (or a system registry/Prometheus) is running; stop it first`);
+  // What has been started so far, for stop() and for the cleanup of a failed start.
+  const started = { children: [], timers: [], sink: undefined, cluster: undefined };
+  const stop = async () => {
+    for (const timer of started.timers) clearInterval(timer);
+    started.sink?.close();
+    for (const c of started.children) c.kill('SIGTERM');
+    await started.cluster?.pause();
+  };
+  try {
+    return { ...(await startParts(dataDir, started)), stop };
+  } catch (err) {
+    // Nothing half-started is left running (the cluster is paused, its state kept).
+    await stop().catch((e) => log(`cleanup after the failed start: ${e.message}`));
+    throw err;
+  }
+}
+
+async function startParts(dataDir, started) {
   const dir = join(dataDir, 'demo');
   mkdirSync(dir, { recursive: true });
-  const children = [];
+  const { children } = started;
   const tools = ['kubernetes', 'etcd', 'kwok', 'kubectl', 'helm', 'crane', 'docker-registry', 'prometheus', 'istio-crds'];
   log('making sure the tools are there (the first run builds Kubernetes from source: ~15 minutes)');
   for (const t of tools) await ensureTool(t);
@@ -59,6 +87,7 @@ export async function startDemoInfra(dataDir) {
 
   // Cluster
   const cluster = await startCluster({ name: 'shipyard-demo', dir: join(dir, 'cluster') });
+  started.cluster = cluster;
   env.KUBECONFIG = cluster.kubeconfig;
   const kubectl = (...args) => execFileSync('kubectl', args, { env, encoding: 'utf8' });
   const apply = (yaml) => execFileSync('kubectl', ['apply', '--server-side', '-f', '-'], { env, input: yaml, encoding: 'utf8' });
@@ -66,10 +95,13 @@ export async function startDemoInfra(dataDir) {
   kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s');
   for (const ns of ['staging', 'production']) apply(`apiVersion: v1\nkind: Namespace\nmetadata: { name: ${ns} }\n`);
   const chart = join(root, 'examples/charts/hello-api');
+  // Only what is missing: a resumed cluster keeps what releases made of it (tags, weights).
+  const exists = (kind, name) => kubectl('-n', 'production', 'get', kind, name, '--ignore-not-found', '-o', 'name').trim() !== '';
   for (const [release, track] of [['hello-api', 'stable'], ['hello-api-canary', 'canary']]) {
+    if (exists('deployment', release)) continue;
     execFileSync('helm', ['upgrade', '--install', release, chart, '-n', 'production', '--wait', '--set', `track=${track}`, '--set', 'image.tag=0.0.1'], { env, stdio: 'ignore' });
   }
-  apply(`apiVersion: networking.istio.io/v1
+  if (!exists('destinationrule', 'hello-api') || !exists('virtualservice', 'hello-api')) apply(`apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: hello-api, namespace: production }
 spec:
@@ -136,11 +168,12 @@ spec:
       }
     }
   }, 1000);
+  started.timers.push(applyConfig);
   log(`GitOps config repo ${config} (branch prod)`);
 
   // The example service as stable and canary, with a trickle of traffic, and Prometheus.
   const service = join(root, 'examples/service');
-  const ports = { stable: 18080, canary: 18081 };
+  const ports = { stable: DEMO_PORTS.stable, canary: DEMO_PORTS.canary };
   for (const [version, port] of Object.entries(ports)) {
     const bin = join(dir, `hello-${version}`);
     execFileSync('go', ['build', '-o', bin, '-ldflags', `-X main.version=${version}`, './cmd/hello'], { cwd: service, env: { ...env, CGO_ENABLED: '0' } });
@@ -149,6 +182,7 @@ spec:
   const load = setInterval(() => {
     for (const port of Object.values(ports)) fetch(`http://127.0.0.1:${port}/`).then((r) => r.arrayBuffer()).catch(() => undefined);
   }, 100);
+  started.timers.push(load);
   // Its config: the demo's job plus one job per service registered with `shipyard dev add-service`
   // (scripts/prometheus-config.js); the lifecycle API lets `dev add-service` reload it in place.
   const services = readServices(dataDir);
@@ -172,16 +206,10 @@ spec:
       res.end('ok');
     });
   });
-  await new Promise((r) => sink.listen(8099, '127.0.0.1', r));
+  started.sink = sink;
+  await new Promise((r) => sink.listen(DEMO_PORTS.notifications, '127.0.0.1', r));
 
   return {
     env: { KUBECONFIG: cluster.kubeconfig, PATH, PROMETHEUS_URL: 'http://127.0.0.1:9090', SHIPYARD_DEMO_WEBHOOK_URL: 'http://127.0.0.1:8099/notify' },
-    async stop() {
-      clearInterval(load);
-      clearInterval(applyConfig);
-      sink.close();
-      for (const c of children) c.kill('SIGTERM');
-      await cluster.pause();
-    },
   };
 }

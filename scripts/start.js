@@ -33,6 +33,7 @@ const state = { pid: process.pid, startedAt: new Date().toISOString(), dataDir, 
 let stopping = false;
 let server;
 let demoInfra;
+let demoInfraStarting; // the promise of demoInfra while it starts (a Ctrl-C then waits for it, to stop it)
 // --local-cluster (or SHIPYARD_LOCAL_CLUSTER=1): also bring up what the demo releases into.
 const localCluster = process.argv.includes('--local-cluster') || process.env.SHIPYARD_LOCAL_CLUSTER === '1';
 
@@ -76,7 +77,8 @@ async function main() {
 
   if (localCluster) {
     const { startDemoInfra } = await import('./demo-infra.js');
-    demoInfra = await startDemoInfra(dataDir);
+    demoInfraStarting = startDemoInfra(dataDir);
+    demoInfra = await demoInfraStarting;
     Object.assign(env, demoInfra.env);
     // Read by `shipyard dev add-service` (scripts/dev-add-service.js) to reach this stack.
     state.localCluster = { kubeconfig: demoInfra.env.KUBECONFIG, prometheusUrl: demoInfra.env.PROMETHEUS_URL };
@@ -200,6 +202,12 @@ async function shutdown(code = 0) {
   log('stopping (state is kept; `npm run dev:down` deletes it)...');
   for (const s of supervisors) s.stop();
   await Promise.all([...children.values()].map(stopChild));
+  if (!demoInfra && demoInfraStarting) {
+    // Stopped while the demo infra starts: let it finish (a failed start cleans up after itself),
+    // then stop it, so no cluster or registry is left running without a stack.
+    log('waiting for the local cluster and demo infra to finish starting, to stop them');
+    demoInfra = await demoInfraStarting.catch(() => undefined);
+  }
   if (demoInfra) await demoInfra.stop().catch((err) => log(`demo infra: ${err.message}`));
   if (server) await server.stop();
   if (readStackState(dataDir)?.pid === process.pid) rmSync(stackFile(dataDir), { force: true });

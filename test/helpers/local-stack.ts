@@ -111,6 +111,8 @@ export interface LocalStack {
   /** For clients and tools against this stack: TEMPORAL_ADDRESS, KUBECONFIG, PROMETHEUS_URL, PATH (the tools first). */
   env: Record<string, string>;
   child: ChildProcess;
+  /** How long the lock was waited for, and how long the stack then took to be ready (ms). */
+  timings: { lockMs: number; readyMs: number };
   /** Everything the stack printed so far (stdout and stderr). */
   output(): string;
   /** <dataDir>/stack.json as it is now (undefined while it is missing or being replaced). */
@@ -174,6 +176,7 @@ export function readEnvFile(file: string): Record<string, string> {
  */
 export async function startLocalStack(opts: StartLocalStackOptions): Promise<LocalStack> {
   const { dataDir, readyTimeoutMs = 6 * 60_000 } = opts;
+  const asked = Date.now();
   const release = await lockLocalStack({ timeoutMs: opts.lockTimeoutMs });
   try {
     await demoPortsFree(opts.portsTimeoutMs ?? 3 * 60_000);
@@ -195,6 +198,7 @@ export async function startLocalStack(opts: StartLocalStackOptions): Promise<Loc
   for (const k of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'SHIPYARD_UI_URL', 'SHIPYARD_LOG_FORMAT', 'SHIPYARD_WEBHOOK_SECRET', 'KUBECONFIG', 'PROMETHEUS_URL']) delete env[k];
   Object.assign(env, opts.env);
 
+  const spawned = Date.now();
   let out = '';
   const child = spawn(process.execPath, [START, '--local-cluster'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout!.on('data', (d) => (out += d));
@@ -229,8 +233,10 @@ export async function startLocalStack(opts: StartLocalStackOptions): Promise<Loc
   };
   const stop = async (timeoutMs = 60_000) => {
     if (running()) child.kill('SIGINT');
-    const timer = sleep(timeoutMs).then(() => 'timeout' as const);
-    const end = await Promise.race([exited, timer]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const end = await Promise.race([exited, timedOut]);
+    clearTimeout(timer); // a pending timer would keep the test process alive
     if (end === 'timeout') {
       await kill();
       throw new Error(`the stack did not stop within ${timeoutMs} ms of SIGINT; killed it. Output:\n${out.slice(-3000)}`);
@@ -248,6 +254,7 @@ export async function startLocalStack(opts: StartLocalStackOptions): Promise<Loc
     }
     await sleep(200);
   }
+  const timings = { lockMs: spawned - asked, readyMs: Date.now() - spawned };
   const stackEnv = readEnvFile(join(dataDir, 'env.sh'));
   for (const k of ['TEMPORAL_ADDRESS', 'KUBECONFIG', 'PROMETHEUS_URL', 'PATH']) {
     if (!stackEnv[k]) {
@@ -261,6 +268,7 @@ export async function startLocalStack(opts: StartLocalStackOptions): Promise<Loc
     ports,
     env: { TEMPORAL_ADDRESS: stackEnv.TEMPORAL_ADDRESS, KUBECONFIG: stackEnv.KUBECONFIG, PROMETHEUS_URL: stackEnv.PROMETHEUS_URL, PATH: stackEnv.PATH },
     child,
+    timings,
     output: () => out,
     stackState,
     stop,
