@@ -10,21 +10,8 @@ import type {
   ReleaseSpec,
 } from '../spec/schema.js';
 
-/** Identifies the release and environment an activity acts for; used to build idempotency keys. */
-export interface ReleaseRef {
-  releaseId: string;
-  /**
-   * This attempt of the release: the run ID its first run started with (kept across continue-as-new).
-   * `--retry-failed` reuses the release ID but is a new attempt; every effect (config commit trailers,
-   * notification keys, JIRA markers) is keyed on (releaseId, attempt), never on the release ID alone.
-   * Optional only so histories recorded before attempts existed still decode; new releases always set it.
-   */
-  attempt?: string;
-  service: string;
-  version: string;
-  commit: string;
-  environment?: string;
-}
+export type { ImageRef, ReleaseRef } from './refs.js';
+import type { ImageRef, ReleaseRef } from './refs.js';
 
 // ---- build (task queue shipyard-build) ----
 
@@ -73,14 +60,6 @@ export interface PublishImageInput extends ReleaseRef {
   base: string;
   source: string;
   artifacts: BuildArtifact[];
-}
-
-export interface ImageRef {
-  repository: string;
-  tag: string;
-  /** Digest of the multi-platform index. */
-  digest: string;
-  platforms: string[];
 }
 
 export interface PromoteImageInput extends ReleaseRef {
@@ -289,91 +268,8 @@ export interface RestoreTrafficInput extends TrafficInput {
   weights: RouteWeights;
 }
 
-export interface MeasureInput extends ReleaseRef {
-  metric: MetricSpec;
-}
-
-/** A metric's running totals (MetricTally), carried between measurement series. */
-export interface TallyState {
-  failures: number;
-  consecutiveErrors: number;
-  measurements: number;
-}
-
-/** Up to `rounds` measurements of one metric at its interval, in one heartbeating activity. */
-export interface MeasureSeriesInput extends ReleaseRef {
-  metric: MetricSpec;
-  rounds: number;
-  tally: TallyState;
-}
-
-export interface SeriesMeasurement {
-  at: string;
-  value: number | null;
-  phase: 'successful' | 'failed' | 'inconclusive' | 'error';
-  message?: string;
-}
-
-export interface MeasureSeriesResult {
-  measurements: SeriesMeasurement[];
-  tally: TallyState;
-  /** Set when the metric failed the analysis (the series stopped at that measurement). */
-  verdict?: string;
-}
-
-/** One sample; `value: null` means the query returned no data (inconclusive). */
-export interface Measurement {
-  value: number | null;
-}
-
-// ---- generated canary plumbing (canary.generate) ----
-
-/** The objects of a generated canary: Deployment and Service `<name>-canary`, and the VirtualService. */
-export interface PlumbingInput extends ReleaseRef {
-  namespace: string;
-  kubeContext?: string;
-  /** The stable Deployment (never modified). */
-  stable: string;
-  /** The stable Service, host of the stable destination (never modified). */
-  service: string;
-  virtualService: string;
-  /** Name of the HTTP route of a generated VirtualService. */
-  route: string;
-  image: ImageRef;
-}
-
-export type PlumbingKind = 'Deployment' | 'Service' | 'VirtualService';
-
-export interface PlumbingObject {
-  kind: PlumbingKind;
-  namespace: string;
-  name: string;
-  uid?: string;
-  /**
-   * created: made by this attempt (removed by its undo); adopted: a leftover canary Deployment of an
-   * earlier Shipyard release, now this attempt's; kept: already there (the user's, or left by an
-   * earlier release for the next ones), used as it is and never removed by this release.
-   */
-  action: 'created' | 'adopted' | 'kept';
-}
-
-export interface PlumbingResult {
-  objects: PlumbingObject[];
-}
-
-/** Removes the listed objects that carry this attempt's annotations; others are left and reported. */
-export interface RemovePlumbingInput extends ReleaseRef {
-  namespace: string;
-  kubeContext?: string;
-  /** With the uid the create returned: an object of that name with another uid is not the one created. */
-  objects: { kind: PlumbingKind; name: string; uid?: string }[];
-}
-
-export interface StableWorkloadInput extends ReleaseRef {
-  namespace: string;
-  kubeContext?: string;
-  deployment: string;
-}
+export type * from './canary-types.js';
+import type { MeasureInput, Measurement, MeasureSeriesInput, MeasureSeriesResult, PlumbingInput, PlumbingResult, RemovePlumbingInput, StableWorkloadInput } from './canary-types.js';
 
 export interface DeployActivities {
   /** Read-only. */
