@@ -26,6 +26,11 @@ async function main() {
   process.on('SIGTERM', shutdown);
   await app.listen({ host, port });
   app.log.info({ config: path, routes: config.loadedRoutes.length }, `shipyard gateway listening on http://${host}:${port}`);
+  const feishu = config.secrets.feishu;
+  if (feishu && !feishu.encryptKey) {
+    // Token-only callbacks are unsigned: the token is a shared password, sent with every request.
+    app.log.warn('Feishu is configured without an encrypt key: callbacks are checked by token only (no signature); set secrets.feishu.encryptKey');
+  }
 }
 
 main().catch((err) => {

@@ -12,6 +12,7 @@ import type { LoadedGatewayConfig } from './config.js';
 import { normalizeGeneric, normalizeGithub, normalizeGitlab, type GitEvent, type Normalized, type Provider } from './events.js';
 import { GatewayMetrics } from './metrics.js';
 import { routeEvent } from './routing.js';
+import { ReplayCache } from './replay-cache.js';
 import { SecretSet } from './secrets.js';
 import {
   decryptFeishu,
@@ -79,6 +80,13 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     dingtalk: new SecretSet('dingtalk', config.secrets.dingtalk ?? [], env),
   };
   const window = config.replayWindowSeconds;
+  const replays = new ReplayCache(window * 1000);
+  /** A chat callback seen before (same signature and body): answered 409, decides nothing. */
+  const replayed = (reply: FastifyReply, route: string, ...key: (string | Buffer | undefined)[]) => {
+    if (replays.firstSeen(now(), route, ...key)) return undefined;
+    count(route, 'replayed');
+    return problem(reply, 409, 'replayed', 'this request was already accepted once');
+  };
   const slackPrefix = opts.slackResponseUrlPrefix ?? 'https://hooks.slack.com/';
 
   const app = Fastify({
@@ -268,6 +276,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     const raw = req.body ?? Buffer.alloc(0);
     const verdict = verifySlack(req.headers, raw, secrets.slack, now(), window);
     if (!verdict.ok) return unauthorized(reply, route, 'slack', verdict);
+    const again = replayed(reply, route, headerOf(req, 'x-slack-signature'), raw);
+    if (again) return again;
     const payloadText = new URLSearchParams(raw.toString('utf8')).get('payload');
     const parsed = payloadText ? parseJson(Buffer.from(payloadText)) : { ok: false as const };
     if (!parsed.ok) {
@@ -337,6 +347,9 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
         return unauthorized(reply, route, 'feishu', { ok: false, reason: `event create_time is missing or outside the ${window}s replay window` });
       }
     }
+    // Signed or token-only, the same request is accepted once (url_verification above may repeat).
+    const again = replayed(reply, route, headerOf(req, 'x-lark-signature'), raw);
+    if (again) return again;
     const event = body.event ?? body;
     const decision = parseButtonValue(event.action?.value);
     if ('invalid' in decision) {
@@ -353,6 +366,9 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     if (!secrets.dingtalk.configured) return problem(reply, 404, 'not configured', 'DingTalk has no app secret configured on this gateway');
     const verdict = verifyDingtalk(req.headers, secrets.dingtalk, now(), window);
     if (!verdict.ok) return unauthorized(reply, route, 'dingtalk', verdict);
+    // DingTalk's sign covers only the timestamp: the body is part of what must not repeat.
+    const again = replayed(reply, route, headerOf(req, 'sign'), headerOf(req, 'timestamp'), req.body ?? Buffer.alloc(0));
+    if (again) return again;
     const parsed = parseJson(req.body ?? Buffer.alloc(0));
     if (!parsed.ok) {
       count(route, 'bad_request');

@@ -92,6 +92,10 @@ describe('chat approvals through the gateway (real dev server; activities mocked
       assert.equal(r1.status, 200);
       assert.equal(r1.body.ok, false);
       assert.match(r1.body.text, /not mapped to a Shipyard approver/);
+      // The same signed request again, inside its window: accepted once only.
+      const replay = await send(`${gw.url}/chat/slack/interactions`, unmapped.body, unmapped.headers);
+      assert.equal(replay.status, 409, replay.text);
+      assert.equal(replay.body.error, 'replayed');
       const forged = slackRequest(slackPayload(id, 'U0ALICE'), { secret: 'guessed' });
       const r2 = await send(`${gw.url}/chat/slack/interactions`, forged.body, forged.headers);
       assert.equal(r2.status, 401);
@@ -125,8 +129,11 @@ describe('chat approvals through the gateway (real dev server; activities mocked
       const body = JSON.stringify({ encrypt: encryptFeishu(JSON.stringify(event), SECRETS.FEISHU_KEY, randomBytes(16)) });
       const forged = await send(`${gw.url}/chat/feishu/callback`, body, feishuHeaders(body, { key: 'wrong-key' }));
       assert.equal(forged.status, 401);
-      const res = await send(`${gw.url}/chat/feishu/callback`, body, feishuHeaders(body));
+      const signed = feishuHeaders(body);
+      const res = await send(`${gw.url}/chat/feishu/callback`, body, signed);
       assert.equal(res.status, 200, res.text);
+      const replay = await send(`${gw.url}/chat/feishu/callback`, body, signed);
+      assert.equal(replay.status, 409, 'a captured callback is not accepted twice');
       assert.equal(res.body.toast.type, 'success');
       assert.match(res.body.toast.content, /Approved by bob/);
       const final = await shipyard.wait(id, undefined, 200);
@@ -143,8 +150,11 @@ describe('chat approvals through the gateway (real dev server; activities mocked
       const unknownSender = JSON.stringify({ ...JSON.parse(body), senderStaffId: 'staff_eve' });
       const r0 = await send(`${gw.url}/chat/dingtalk/callback`, unknownSender, dingtalkHeaders());
       assert.match(r0.body.text.content, /not mapped/);
-      const res = await send(`${gw.url}/chat/dingtalk/callback`, body, dingtalkHeaders());
+      const headers = dingtalkHeaders();
+      const res = await send(`${gw.url}/chat/dingtalk/callback`, body, headers);
       assert.equal(res.status, 200, res.text);
+      const replay = await send(`${gw.url}/chat/dingtalk/callback`, body, headers);
+      assert.equal(replay.status, 409);
       assert.equal(res.body.msgtype, 'text');
       assert.match(res.body.text.content, /Rejected by alice/);
       const final = await shipyard.wait(id, undefined, 200);
