@@ -81,6 +81,19 @@ export interface BuildActivities {
   scanJiraIssues(input: JiraScanInput): Promise<{ issues: string[] }>;
   /** Read-only: the release spec at a commit of the app repository, validated, its charts packaged. */
   readRepoSpec(input: RepoSpecInput): Promise<RepoSpecResult>;
+  /** Read-only (git ls-remote): the trigger's ref points at the released commit, or RefMismatch. */
+  verifyRef(input: RefCheckInput): Promise<RefCheckResult>;
+}
+
+export interface RefCheckInput extends ReleaseRef {
+  repo: string;
+  /** Full ref name, e.g. refs/tags/v1.2.3. */
+  ref: string;
+}
+
+export interface RefCheckResult {
+  ref: string;
+  commit: string;
 }
 
 export interface RepoSpecInput {

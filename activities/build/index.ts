@@ -7,6 +7,7 @@ import { buildTarget, runTestGate } from './go.js';
 import { buildSettingsFromEnv, type BuildSettings } from './settings.js';
 import { scanJiraIssues } from '../jira-scan.js';
 import { readRepoSpec } from './spec-from-repo.js';
+import { verifyRef } from './ref-check.js';
 
 export function createBuildActivities(
   settings: BuildSettings = buildSettingsFromEnv(),
@@ -21,5 +22,6 @@ export function createBuildActivities(
     promoteImage: (input) => promoteImage(input, settings, tools),
     scanJiraIssues: (input) => scanJiraIssues(input, settings),
     readRepoSpec: (input) => readRepoSpec(input, settings),
+    verifyRef: (input) => verifyRef(input, settings),
   };
 }

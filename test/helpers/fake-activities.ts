@@ -1,6 +1,7 @@
 // MOCKED activities for workflow-logic tests (the SDK's recommended way to test workflows): an
 // in-memory model of the outside world that records every call. Adapter tests use the real tools.
 import { readRepoSpec } from '../../activities/build/spec-from-repo.js';
+import { verifyRef } from '../../activities/build/ref-check.js';
 import { buildSettingsFromEnv } from '../../activities/build/settings.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
@@ -114,6 +115,11 @@ export class FakeWorld {
       readRepoSpec: async (i) => {
         await this.enter('readRepoSpec', undefined);
         return readRepoSpec(i, buildSettingsFromEnv());
+      },
+      // The real one too: git ls-remote against the spec's repository.
+      verifyRef: async (i) => {
+        await this.enter('verifyRef', i.environment);
+        return verifyRef(i, buildSettingsFromEnv());
       },
       scanJiraIssues: async (i) => {
         await this.enter('scanJiraIssues', undefined);

@@ -2,6 +2,8 @@
 // compensation order, approvals, abort, pause/resume, search attributes and history.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createRepo } from '../helpers/git.js';
 import { SA } from '../../workflows/search-attributes.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
 import { ERROR_RATE, twoEnvSpec } from '../helpers/specs.js';
@@ -478,8 +480,36 @@ describe('policy: environment rules and freezes (mocked activities)', () => {
       assert.match(final.message ?? '', /production takes refs\/tags\/v\* only \(this release: refs\/heads\/main\)/);
       assert.ok(world.effects().includes('helmDeploy@staging'));
       assert.ok(!world.effects().includes('gitopsUpdate@production'));
-      const tag = await startRelease(ctx.shipyard, queues, spec, { trigger: { kind: 'webhook', by: 'octocat', ref: 'refs/tags/v1.2.3' } });
-      assert.equal((await ctx.shipyard.wait(tag.releaseId, undefined, 200)).outcome, 'succeeded');
+    });
+  });
+
+  test('allowedRefs is checked against the repository: the tag must exist and point at the released commit', async () => {
+    const world = new FakeWorld();
+    // A real repository: v1.2.3 (annotated) names the first commit, v2 the second.
+    const repo = await createRepo(null);
+    const first = await repo.commit('one', { 'a.txt': '1\n' });
+    execFileSync('git', ['-C', repo.work, '-c', 'user.name=t', '-c', 'user.email=t@t.invalid', 'tag', '-a', 'v1.2.3', '-m', 'v1.2.3']);
+    const second = await repo.commit('two', { 'a.txt': '2\n' });
+    execFileSync('git', ['-C', repo.work, 'tag', 'v2', second]);
+    execFileSync('git', ['-C', repo.work, 'push', '-q', 'origin', '--tags']);
+    const base = twoEnvSpec({ service: uniqueName('refs'), withBuild: false, policy: { environments: { production: { allowedRefs: ['refs/tags/v*'] } } } });
+    const spec = { ...base, source: { ...base.source, repo: repo.url } };
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      const tag = await startRelease(ctx.shipyard, queues, spec, { commit: first, trigger: { kind: 'webhook', by: 'octocat', ref: 'refs/tags/v1.2.3' } });
+      const ok = await ctx.shipyard.wait(tag.releaseId, undefined, 200);
+      assert.equal(ok.outcome, 'succeeded', ok.message);
+      assert.ok(ok.status!.stages.some((st) => st.stage === 'policy' && st.environment === 'production' && st.detail === `refs/tags/v1.2.3 is ${first.slice(0, 12)}`));
+      // The claim of a tag that names another commit, or of one that does not exist: production refused.
+      for (const [ref, why] of [['refs/tags/v2', new RegExp(`refs/tags/v2 points at ${second.slice(0, 12)} .*not at the released commit ${first.slice(0, 12)}`)], ['refs/tags/v9.9.9', /refs\/tags\/v9\.9\.9 does not exist/]] as const) {
+        // Same commit and environments, so the same release ID: --retry-failed makes each claim a new attempt.
+        const claimed = await startRelease(ctx.shipyard, queues, spec, { commit: first, environments: ['production'], retryFailed: true, trigger: { kind: 'cli', by: 'mallory', ref } });
+        const final = await ctx.shipyard.wait(claimed.releaseId, undefined, 200);
+        assert.equal(final.outcome, 'failed');
+        assert.equal(final.status!.error?.type, 'PolicyDenied');
+        assert.match(final.message ?? '', why);
+      }
+      assert.equal(world.effects().filter((e) => e === 'gitopsUpdate@production').length, 1, 'only the verified release reached production');
     });
   });
 

@@ -1,5 +1,5 @@
 // One environment of a release: lease -> approval -> policy -> image -> deploy -> health -> canary -> promote.
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
 import type { EnvironmentSpec } from '../../../spec/schema.js';
 import { environmentPolicyViolation } from '../../policy.js';
 import { SA } from '../../search-attributes.js';
@@ -11,6 +11,9 @@ import { runCanary } from './canary.js';
 import { deployStage, healthStage } from './deploy.js';
 import { promoteStage } from './promote.js';
 
+/** Releases from before this check replay without it. */
+export const PATCH_VERIFY_REF = 'verify-ref';
+
 export async function environmentStage(r: ReleaseState, notifier: Notifier, env: EnvironmentSpec): Promise<void> {
   r.status.environment = env.name;
   r.upsert([{ key: SA.environment, value: env.name }]);
@@ -18,6 +21,18 @@ export async function environmentStage(r: ReleaseState, notifier: Notifier, env:
   if (violation) {
     r.setStage('policy', env.name);
     throw ApplicationFailure.nonRetryable(`policy: ${violation}`, 'PolicyDenied');
+  }
+  // The ref is the trigger's claim: with allowedRefs, the repository must say it names this commit.
+  const trigger = r.input.trigger;
+  if (r.spec.policy.environments?.[env.name]?.allowedRefs && trigger.ref && patched(PATCH_VERIFY_REF)) {
+    r.setStage('policy', env.name, `verify ${trigger.ref}`);
+    try {
+      await r.acts.build.verifyRef({ ...r.ref(env.name), repo: r.spec.source.repo, ref: trigger.ref });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      throw ApplicationFailure.nonRetryable(`policy: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`, 'PolicyDenied');
+    }
+    r.closeStage('ok', `${trigger.ref} is ${r.input.commit.slice(0, 12)}`);
   }
   // Held from before the approval: a second release of this environment queues behind it.
   await acquireLease(r, env);
