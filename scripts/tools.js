@@ -125,6 +125,22 @@ export const TOOLS = {
     build: { kind: 'go-install', packages: ['github.com/google/go-containerregistry/cmd/crane'] },
     note: 'daemonless OCI image building, pushing and copying',
   },
+  // Dex tags (v2.x) are not valid Go module versions (its go.mod has no /v2 suffix), so the pin is the
+  // pseudo-version of the v2.45.1 tag's commit. Its go.mod replaces the api/v2 submodule with ./api/v2,
+  // whose code at that tag is the published api/v2 v2.4.0 (a later master needs unpublished API types).
+  // Built without cgo: no sqlite storage, tests use the memory store. Web templates are embedded.
+  dex: {
+    version: 'v0.0.0-20260303133905-11d2eeb52b42', // tag v2.45.1
+    binaries: ['dex'],
+    build: {
+      kind: 'go-wrapper',
+      module: 'github.com/dexidp/dex',
+      localReplaces: { match: '^github\\.com/dexidp/dex/api/v2$', version: 'v2.4.0' },
+      packages: ['github.com/dexidp/dex/cmd/dex'],
+      ldflags: '-s -w -X main.version=v2.45.1', // else `dex version` says DEV
+    },
+    note: 'Dex OpenID Connect provider for identity tests',
+  },
   // Debian packages: installed with apt-get, services kept from starting (the tests start their own).
   'docker-registry': {
     version: 'debian',
