@@ -12,11 +12,13 @@ import got, { type Response } from 'got';
 import type { BuildSettings } from './build/settings.js';
 import { scanJiraIssues } from './jira-scan.js';
 import { failForStatus } from './notify/http.js';
+import { checkEgress, checkSecretName } from './egress.js';
 import type { JiraInput } from './types.js';
 
 export { issueKeys } from './jira-scan.js';
 
 function authHeader(credentialsEnv: string): string {
+  checkSecretName(credentialsEnv, 'JIRA credentials');
   const value = process.env[credentialsEnv]?.trim();
   if (!value) throw ApplicationFailure.nonRetryable(`${credentialsEnv} is not set on the deploy worker (JIRA credentials)`, 'NotConfigured');
   // user@example.com:api-token -> basic (JIRA Cloud); anything else is a personal access token.
@@ -52,6 +54,7 @@ export function jiraMarker(input: Pick<JiraInput, 'releaseId' | 'attempt' | 'out
 }
 
 export async function updateJira(input: JiraInput, settings: BuildSettings): Promise<{ issues: string[] }> {
+  checkEgress(input.jira.baseUrl, 'jira');
   const auth = authHeader(input.jira.credentialsEnv);
   const base = input.jira.baseUrl.replace(/\/+$/, '');
   // Histories recorded before the scan moved to the build worker give no issues: scan here, as then.

@@ -2,6 +2,7 @@
 // 429 and 5xx are retried (429 after its Retry-After), other 4xx are not, with the API's message.
 import got, { type Response } from 'got';
 import { ApplicationFailure } from '@temporalio/common';
+import { checkEgress, checkSecretName } from '../egress.js';
 
 export function retryAfterMs(value: string | string[] | undefined): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
@@ -25,6 +26,7 @@ export function failForStatus(what: string, res: Response<string>, detail = Stri
 }
 
 export async function postJson(what: string, url: string, json: unknown, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Response<string>> {
+  checkEgress(url, what);
   let res: Response<string>;
   try {
     res = await got.post(url, { json, headers, timeout: { request: timeoutMs }, retry: { limit: 0 }, throwHttpErrors: false, followRedirect: false });
@@ -46,6 +48,7 @@ export function parseBody(res: Response<string>): Record<string, unknown> {
 
 /** The value of a required environment variable named by the spec (a secret reference). */
 export function secretFromEnv(name: string, purpose: string): string {
+  checkSecretName(name, purpose);
   const value = process.env[name]?.trim();
   if (!value) throw ApplicationFailure.nonRetryable(`${name} is not set on the deploy worker (${purpose})`, 'NotConfigured');
   return value;

@@ -5,9 +5,12 @@ import nodemailer from 'nodemailer';
 import { ApplicationFailure } from '@temporalio/common';
 import { escapeHtml, type NotificationMessage } from '../message.js';
 import { secretFromEnv } from '../http.js';
+import { checkEgress } from '../../egress.js';
 
 export async function sendEmail(m: NotificationMessage, spec: { to: string[]; from: string; smtpUrlEnv: string }, idempotencyKey: string): Promise<void> {
-  const transport = nodemailer.createTransport(secretFromEnv(spec.smtpUrlEnv, 'SMTP URL'), { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });
+  const smtpUrl = secretFromEnv(spec.smtpUrlEnv, 'SMTP URL');
+  checkEgress(smtpUrl, 'email');
+  const transport = nodemailer.createTransport(smtpUrl, { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });
   const rows = m.fields.map((f) => `<tr><th align="left">${escapeHtml(f.label)}</th><td>${f.value}</td></tr>`).join('');
   try {
     await transport.sendMail({
