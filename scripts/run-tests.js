@@ -22,7 +22,7 @@ const TIERS = [
   {
     name: 'integration',
     dir: 'test/integration',
-    tools: ['temporal', 'crane', 'docker-registry', 'prometheus', 'groovy', 'helm'],
+    tools: ['temporal', 'crane', 'docker-registry', 'prometheus', 'groovy', 'helm', 'bubblewrap'],
     temporal: true,
   },
   {
