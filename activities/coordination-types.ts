@@ -27,6 +27,7 @@ export interface StartLoadedReleaseInput {
   environments?: string[];
   version?: string;
   buildOnly?: boolean;
+  untrusted?: boolean;
   retryFailed?: boolean;
   trigger: Trigger;
   taskQueues?: { orchestrator?: string; build?: string; deploy?: string };

@@ -42,6 +42,7 @@ export function createCoordinationActivities(): CoordinationActivities {
         version: input.version,
         environments: input.environments,
         buildOnly: input.buildOnly,
+        untrusted: input.untrusted,
         retryFailed: input.retryFailed,
         trigger: input.trigger,
         taskQueues: input.taskQueues,

@@ -20,6 +20,11 @@ export interface SourceInput extends ReleaseRef {
   /** Go module directory inside the repository. */
   dir?: string;
   goPackage: string;
+  /**
+   * Untrusted source (pull requests): go runs in the bubblewrap sandbox (activities/build/sandbox.ts).
+   * Only present when true, so the inputs of trusted builds stay as they were.
+   */
+  sandbox?: boolean;
 }
 
 export interface TestGateInput extends SourceInput {

@@ -80,6 +80,7 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .option('--ref <ref>', 'git ref that triggered it, e.g. refs/tags/v1.2.3')
     .option('--build-url <url>', 'CI build URL, recorded for tracing', process.env.BUILD_URL)
     .option('--retry-failed', 'start a new attempt when the earlier release of this commit did not succeed')
+    .option('--untrusted', 'the source is untrusted (e.g. a pull request): the test gate and compiler run sandboxed (bubblewrap)')
     .option('--wait', 'follow progress and exit with the outcome code')
     .action(async (opts) => {
       if (Boolean(opts.file) === Boolean(opts.repo)) throw new ShipyardUsageError('give the spec with exactly one of -f <spec.yaml> or --repo <url>');
@@ -96,10 +97,11 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
             environments: opts.env,
             trigger,
             retryFailed: Boolean(opts.retryFailed),
+            untrusted: Boolean(opts.untrusted),
             // A short commit is looked up in the checkout the CLI runs in first (Jenkins' workspace).
             checkout: process.cwd(),
           })
-        : await startFromRepo(c, { repo: opts.repo, specPath: opts.specPath, commit: String(opts.commit), version: opts.version, environments: opts.env, trigger, retryFailed: Boolean(opts.retryFailed) });
+        : await startFromRepo(c, { repo: opts.repo, specPath: opts.specPath, commit: String(opts.commit), version: opts.version, environments: opts.env, trigger, retryFailed: Boolean(opts.retryFailed), untrusted: opts.untrusted ? true : undefined });
       // Progress goes to stderr under --wait (stdout is then the outcome), to stdout otherwise.
       const say = opts.wait ? (line: string) => io.err(`${line}\n`) : print;
       if (started.state === 'ended') {

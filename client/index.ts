@@ -55,6 +55,8 @@ export interface StartReleaseOptions {
   trigger: Trigger;
   /** Only the test gate and build (pull requests): release ID release/<service>/build/<commit>. */
   buildOnly?: boolean;
+  /** Untrusted source (pull requests, routes marked untrusted): the build runs sandboxed. */
+  untrusted?: boolean;
   /** Start a new attempt when an earlier release of this commit failed (not when it succeeded). */
   retryFailed?: boolean;
   /** Task queues for this release's workflow and activities (dedicated worker pools); defaults to TASK_QUEUES. */
@@ -152,6 +154,7 @@ export class ShipyardClient {
       // Every environment is the same release as none named: the workflow gets the same input.
       environments: selection.all || opts.buildOnly ? undefined : environments,
       buildOnly: opts.buildOnly || undefined,
+      untrusted: opts.untrusted || undefined,
       trigger: opts.trigger,
       taskQueues: queues.build || queues.deploy ? { build: queues.build, deploy: queues.deploy } : undefined,
       leaseCheckInterval: opts.leaseCheckInterval,

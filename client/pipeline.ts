@@ -23,6 +23,8 @@ export interface StartFromRepoOptions {
   version?: string;
   environments?: string[];
   buildOnly?: boolean;
+  /** Untrusted source: the release builds sandboxed. */
+  untrusted?: boolean;
   retryFailed?: boolean;
   trigger: Trigger;
   taskQueues?: { orchestrator?: string; build?: string; deploy?: string };

@@ -22,7 +22,7 @@ const TIERS = [
   {
     name: 'integration',
     dir: 'test/integration',
-    tools: ['temporal', 'crane', 'docker-registry', 'prometheus', 'groovy', 'helm', 'dex'],
+    tools: ['temporal', 'crane', 'docker-registry', 'prometheus', 'groovy', 'helm', 'dex', 'bubblewrap'],
     temporal: true,
   },
   {

@@ -160,6 +160,12 @@ export const TOOLS = {
     build: { kind: 'apt', packages: ['groovy'] },
     note: 'Groovy, to parse the example Jenkinsfile',
   },
+  bubblewrap: {
+    version: 'debian',
+    binaries: ['bwrap'],
+    build: { kind: 'apt', packages: ['bubblewrap'] },
+    note: 'bwrap, the sandbox of untrusted (pull request) builds',
+  },
   'istio-crds': {
     version: 'v1.30.3',
     files: ['customresourcedefinitions.gen.yaml'],

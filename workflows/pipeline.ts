@@ -42,6 +42,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     environments: input.environments,
     version: input.version,
     buildOnly: input.buildOnly,
+    ...(input.untrusted ? { untrusted: true } : {}),
     retryFailed: input.retryFailed,
     trigger: input.trigger,
     taskQueues: input.taskQueues,

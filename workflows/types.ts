@@ -43,6 +43,8 @@ export interface ReleaseInput {
   frozen?: FreezeState;
   /** Only the test gate and build matrix (e.g. for a pull request): no images, no environments. */
   buildOnly?: boolean;
+  /** The source is untrusted (a pull request): the test gate and compiler run sandboxed (bubblewrap). */
+  untrusted?: boolean;
   /** Activity task queues, when this release's work goes to other worker pools than the defaults. */
   taskQueues?: { build?: string; deploy?: string };
   /** How often a lease pings its holder (a terminated holder is noticed within this); default 30s. */

@@ -1,22 +1,49 @@
 // The Go toolchain: the test gate (go vet, go test -race) and one cross-compile per target.
 // Builds are reproducible (-trimpath, -buildvcs=false, -buildid=) and content-addressed, so a
-// retried or repeated build of the same inputs is a cache hit. The Go build cache is shared.
+// retried or repeated build of the same inputs is a cache hit. The Go build cache is shared by
+// trusted builds; untrusted ones (`sandbox: true`) run in the sandbox of sandbox.ts with their own
+// checkout, build cache and module cache, and their artifacts are keyed apart.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, normalize, isAbsolute } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { CommandError, run, type RunResult } from '../exec.js';
-import type { BuildArtifact, BuildTargetInput, TestGateInput, TestGateResult } from '../types.js';
+import type { BuildArtifact, BuildTargetInput, SourceInput, TestGateInput, TestGateResult } from '../types.js';
 import { artifactKey, type ArtifactStore } from './artifact-store.js';
+import { downloadModules, runGoSandboxed, untrustedSettings } from './sandbox.js';
 import { checkout } from './source.js';
 import type { BuildSettings } from './settings.js';
 
 let distList: Promise<Set<string>> | undefined;
 let goVersion: Promise<string> | undefined;
+let goRootDir: Promise<string> | undefined;
 
-async function go(settings: BuildSettings, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+/** Where a step's go runs: on the worker as it is, or (untrusted) in the sandbox around its checkout. */
+type Where = { sandbox: false } | { sandbox: true; checkout: string; outputs?: string[] };
+
+async function go(settings: BuildSettings, args: string[], cwd: string, env: Record<string, string> = {}, where: Where = { sandbox: false }): Promise<RunResult> {
   settings.onCommand?.('go', args);
+  if (where.sandbox) {
+    return runGoSandboxed({ goRoot: await goRoot(), settings, cwd, checkout: where.checkout, outputs: where.outputs, build: env }, args);
+  }
   return run('go', args, { cwd, env: { ...process.env, ...env }, heartbeatMs: 2000 });
+}
+
+function goRoot(): Promise<string> {
+  goRootDir ??= run('go', ['env', 'GOROOT']).then((r) => r.stdout.trim());
+  return goRootDir;
+}
+
+/**
+ * The checkout of a step and where its go runs. Untrusted: a checkout of its own (under
+ * <workDir>/untrusted) with its modules fetched first, outside the sandbox.
+ */
+async function prepare(input: SourceInput & { sandbox?: boolean }, settings: BuildSettings): Promise<{ dir: string; where: Where }> {
+  if (!input.sandbox) return { dir: moduleDir(await checkout(input.repo, input.commit, input.service, settings), input.dir), where: { sandbox: false } };
+  const root = await checkout(input.repo, input.commit, input.service, untrustedSettings(settings));
+  const dir = moduleDir(root, input.dir);
+  await downloadModules(settings, dir);
+  return { dir, where: { sandbox: true, checkout: root } };
 }
 
 export function supportedTargets(): Promise<Set<string>> {
@@ -63,15 +90,15 @@ interface GoTestEvent {
 
 export async function runTestGate(input: TestGateInput, settings: BuildSettings): Promise<TestGateResult> {
   const started = Date.now();
-  const dir = moduleDir(await checkout(input.repo, input.commit, input.service, settings), input.dir);
+  const { dir, where } = await prepare(input, settings);
   if (input.vet) {
-    const vet = await go(settings, ['vet', './...'], dir);
+    const vet = await go(settings, ['vet', './...'], dir, {}, where);
     if (vet.code !== 0) {
       throw ApplicationFailure.nonRetryable(`go vet failed:\n${tail(vet.stderr || vet.stdout)}`, 'VetFailed');
     }
   }
   // -race needs cgo; the gate runs on the worker's own platform.
-  const test = await go(settings, ['test', '-race', '-json', './...'], dir, { CGO_ENABLED: '1' });
+  const test = await go(settings, ['test', '-race', '-json', './...'], dir, { CGO_ENABLED: '1' }, where);
   const events = test.stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))
@@ -116,19 +143,22 @@ export async function buildTarget(input: BuildTargetInput, settings: BuildSettin
     target: input.target,
     ldflags,
     go: version,
+    // Untrusted artifacts never answer a trusted build (the key of trusted ones is unchanged).
+    ...(input.sandbox ? { untrusted: true } : {}),
   });
   const binary = `${input.service}${env.GOOS === 'windows' ? '.exe' : ''}`;
   const cached = await store.get(key);
   if (cached) return toArtifact(input.target, cached, true, version);
 
-  const dir = moduleDir(await checkout(input.repo, input.commit, input.service, settings), input.dir);
+  const { dir, where } = await prepare(input, settings);
   const scratch = join(settings.workDir, 'out', `${key}-${randomBytes(4).toString('hex')}`);
   await mkdir(scratch, { recursive: true });
   try {
     const out = join(scratch, binary);
     let result: RunResult;
     try {
-      result = await go(settings, ['build', '-trimpath', '-buildvcs=false', '-ldflags', ldflags, '-o', out, input.goPackage], dir, env);
+      const args = ['build', '-trimpath', '-buildvcs=false', '-ldflags', ldflags, '-o', out, input.goPackage];
+      result = await go(settings, args, dir, env, where.sandbox ? { ...where, outputs: [scratch] } : where);
     } catch (err) {
       if (err instanceof CommandError && err.cancelled) throw ApplicationFailure.create({ type: 'Cancelled', message: `build of ${input.target} cancelled` });
       throw err;

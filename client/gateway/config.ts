@@ -29,6 +29,8 @@ const RouteSchema = z.strictObject({
   specPath: z.string().min(1).optional().describe('With repoUrl: the spec file in the repository (default .shipyard/release.yaml)'),
   environments: z.array(z.string()).optional().describe('Environments to release to; all when unset'),
   buildOnly: z.boolean().default(false).describe('Only run the build (e.g. for pull requests)'),
+  untrusted: z.boolean().default(false).describe('The source is untrusted: the test gate and compiler run sandboxed (always so for pull_request routes)'),
+  allowForks: z.boolean().default(false).describe('pull_request routes: also build pull requests from forks (otherwise ignored)'),
   version: z.enum(['tag', 'sha']).optional().describe('tag: the tag name (default for tags); sha: short commit'),
 });
 

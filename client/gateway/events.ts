@@ -15,6 +15,8 @@ export interface GitEvent {
   deliveryId: string;
   sender: string;
   pullRequest?: number;
+  /** A pull request whose head is in another repository than its base (a fork); unknown counts as a fork. */
+  fork?: boolean;
 }
 
 export type Normalized = { event: GitEvent } | { ignored: string } | { ping: true } | { invalid: string };
@@ -62,7 +64,9 @@ export function normalizeGithub(eventName: string | undefined, deliveryId: strin
       if (!repo) return { invalid: 'payload has no repository name' };
       if (typeof commit !== 'string' || !SHA.test(commit)) return { invalid: 'pull request has no 40-hex head commit' };
       const branch = str(pr.base?.ref);
-      return { event: { provider: 'github', kind: 'pull_request', repo, ref: `refs/pull/${pr.number}/head`, branch, commit, deliveryId, sender, pullRequest: Number(pr.number) || undefined } };
+      // head.repo is null when the fork was deleted: still a fork.
+      const fork = str(pr.head?.repo?.full_name) !== (str(pr.base?.repo?.full_name) ?? repo);
+      return { event: { provider: 'github', kind: 'pull_request', repo, ref: `refs/pull/${pr.number}/head`, branch, commit, deliveryId, sender, pullRequest: Number(pr.number) || undefined, fork } };
     }
     default:
       return { ignored: `GitHub event '${eventName}' is not routed (push, pull_request and ping are)` };
@@ -83,8 +87,10 @@ export function normalizeGitlab(eventName: string | undefined, deliveryId: strin
       const commit = attrs.last_commit?.id;
       if (!repo) return { invalid: 'payload has no project path' };
       if (typeof commit !== 'string' || !SHA.test(commit)) return { invalid: 'merge request has no 40-hex last commit' };
+      // Same project: source_project_id equals target_project_id; a fork's merge request differs.
+      const fork = attrs.source_project_id === undefined || attrs.source_project_id !== attrs.target_project_id;
       return {
-        event: { provider: 'gitlab', kind: 'pull_request', repo, ref: `refs/merge-requests/${attrs.iid}/head`, branch: str(attrs.target_branch), commit, deliveryId, sender, pullRequest: Number(attrs.iid) || undefined },
+        event: { provider: 'gitlab', kind: 'pull_request', repo, ref: `refs/merge-requests/${attrs.iid}/head`, branch: str(attrs.target_branch), commit, deliveryId, sender, pullRequest: Number(attrs.iid) || undefined, fork },
       };
     }
     default:
@@ -92,7 +98,7 @@ export function normalizeGitlab(eventName: string | undefined, deliveryId: strin
   }
 }
 
-/** Generic body: { event: push|tag|pull_request, repo, ref, commit, sender? }. */
+/** Generic body: { event: push|tag|pull_request, repo, ref, commit, sender?, fork? } (a pull request is a fork unless fork: false). */
 export function normalizeGeneric(deliveryId: string, body: Json): Normalized {
   const kind = body?.event;
   if (!['push', 'tag', 'pull_request'].includes(kind)) return { ignored: `event '${String(kind).slice(0, 40)}' is not routed (push, tag, pull_request are)` };
@@ -102,5 +108,6 @@ export function normalizeGeneric(deliveryId: string, body: Json): Normalized {
   if (!ref) return { invalid: 'body has no ref' };
   if (typeof body.commit !== 'string' || !SHA.test(body.commit)) return { invalid: 'body has no 40-hex commit' };
   const { branch, tag } = refParts(ref);
-  return { event: { provider: 'generic', kind, repo, ref, branch: branch ?? str(body.branch), tag, commit: body.commit, deliveryId, sender: str(body.sender) ?? 'generic' } };
+  const fork = kind === 'pull_request' ? body.fork !== false : undefined;
+  return { event: { provider: 'generic', kind, repo, ref, branch: branch ?? str(body.branch), tag, commit: body.commit, deliveryId, sender: str(body.sender) ?? 'generic', ...(fork === undefined ? {} : { fork }) } };
 }

@@ -1,5 +1,6 @@
 // Event routing: the first rule whose provider, repository, event kind and branch/tag globs match
 // decides which release spec runs, for which environments, and whether it is only a build.
+// Pull requests are untrusted (sandboxed builds); those from forks are not routed unless allowForks.
 import picomatch from 'picomatch';
 import type { LoadedRoute } from './config.js';
 import type { GitEvent } from './events.js';
@@ -7,6 +8,8 @@ import type { GitEvent } from './events.js';
 export interface RoutedRelease {
   route: LoadedRoute;
   version: string;
+  /** Pull requests and routes marked untrusted: the build runs sandboxed. */
+  untrusted: boolean;
 }
 
 export type RouteResult = { routed: RoutedRelease } | { ignored: string };
@@ -24,9 +27,13 @@ export function routeEvent(event: GitEvent, routes: LoadedRoute[]): RouteResult 
     if (!glob(route.repo)(event.repo)) continue;
     if (route.branch && !(event.branch && glob(route.branch)(event.branch))) continue;
     if (route.tag && !(event.tag && glob(route.tag)(event.tag))) continue;
+    // A fork's pull request runs code of someone outside the repository: only where a route opts in.
+    if (event.kind === 'pull_request' && event.fork && !route.allowForks) {
+      return { ignored: `pull request ${event.pullRequest ?? event.ref} of ${event.repo} comes from a fork; route ${route.name ?? route.repo} does not set allowForks` };
+    }
     const useTag = route.version ? route.version === 'tag' : event.kind === 'tag';
     const version = useTag && event.tag && /^[A-Za-z0-9._+-]{1,128}$/.test(event.tag) ? event.tag : event.commit.slice(0, 12);
-    return { routed: { route, version } };
+    return { routed: { route, version, untrusted: event.kind === 'pull_request' || route.untrusted } };
   }
   const what = event.tag ? `tag ${event.tag}` : event.branch ? `branch ${event.branch}` : event.ref;
   return { ignored: `no route for ${event.kind} of ${event.repo} (${what})` };

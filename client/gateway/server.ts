@@ -136,7 +136,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
       req.log.info({ deliveryId: event.deliveryId, reason: routed.ignored }, 'event ignored');
       return reply.code(202).send({ status: 'ignored', reason: routed.ignored, deliveryId: event.deliveryId });
     }
-    const { route: rule, version } = routed.routed;
+    const { route: rule, version, untrusted } = routed.routed;
     const started = process.hrtime.bigint();
     const trigger = { kind: 'webhook' as const, by: event.sender, ref: event.ref, deliveryId: `${event.provider}:${event.deliveryId}` };
     try {
@@ -145,7 +145,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
         // it (a webhook sender gives up after seconds). The release ID is in the pipeline's result.
         const repo = rule.repoUrl!.replaceAll('{repo}', event.repo);
         const pipeline = await guard.call(() =>
-          startPipeline(shipyard, { repo, commit: event.commit, specPath: rule.specPath, version, environments: rule.environments, buildOnly: rule.buildOnly, trigger }),
+          startPipeline(shipyard, { repo, commit: event.commit, specPath: rule.specPath, version, environments: rule.environments, buildOnly: rule.buildOnly, untrusted: untrusted || undefined, trigger }),
         );
         metrics.startLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
         metrics.breakerOpen.set(0);
@@ -160,6 +160,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
           version,
           environments: rule.environments,
           buildOnly: rule.buildOnly,
+          untrusted,
           trigger,
         }),
       );

@@ -66,6 +66,7 @@ describe('webhooks start releases (real dev server, real HTTP)', () => {
     assert.deepEqual(input.trigger, { kind: 'webhook', by: 'octocat', ref: 'refs/heads/main', deliveryId: 'github:delivery-push-1' });
     assert.equal(input.version, '0d1a26e67d8f');
     assert.deepEqual(input.environments, ['staging']);
+    assert.equal(input.untrusted, undefined, 'a push to a trusted route builds as before');
   });
 
   test('GitHub tag v1.2.3: a release to every environment, versioned by the tag', async () => {
@@ -81,11 +82,25 @@ describe('webhooks start releases (real dev server, real HTTP)', () => {
     const res = await send(`${gw.url}/webhooks/github`, body, githubHeaders('pull_request', body));
     assert.equal(res.status, 202, res.text);
     assert.equal(res.body.releaseId, `release/${service}/build/c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00`);
-    assert.equal((await startInput(shipyard, res.body.releaseId)).buildOnly, true);
+    const input = await startInput(shipyard, res.body.releaseId);
+    assert.equal(input.buildOnly, true);
+    assert.equal(input.untrusted, true, 'a pull request builds sandboxed');
     const closed = JSON.stringify({ ...JSON.parse(body), action: 'closed' });
     const ignored = await send(`${gw.url}/webhooks/github`, closed, githubHeaders('pull_request', closed));
     assert.equal(ignored.status, 202);
     assert.deepEqual(ignored.body, { status: 'ignored', reason: "pull_request action 'closed' starts nothing" });
+  });
+
+  test('GitHub pull request from a fork: 202 ignored, nothing started (the route does not set allowForks)', async () => {
+    const before = await releases();
+    const pr = JSON.parse(fixture('github-pull_request'));
+    pr.pull_request.head.repo = { full_name: 'mallory/hello-api' };
+    pr.pull_request.head.sha = 'f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0';
+    const body = JSON.stringify(pr);
+    const res = await send(`${gw.url}/webhooks/github`, body, githubHeaders('pull_request', body));
+    assert.equal(res.status, 202, res.text);
+    assert.deepEqual(res.body, { status: 'ignored', reason: 'pull request 42 of acme/hello-api comes from a fork; route prs does not set allowForks', deliveryId: res.body.deliveryId });
+    await assertNothingStarted(before);
   });
 
   test('GitHub ping answers pong and starts nothing; the rotated-out secret still verifies', async () => {

@@ -20,7 +20,7 @@ const { TOOLS } = (await import(pathToFileURL(join(root, 'scripts/tools.js')).hr
 /** Non-literal commands in activities, by the expression, and the executable each resolves to. */
 const INDIRECT: Record<string, string> = { 'tools.crane': 'crane', cmd: '' /* exec.ts itself: run(cmd, ...) */ };
 /** Executables a Debian package provides (only the packages the image installs matter). */
-const APT_EXECUTABLES: Record<string, string[]> = { git: ['git'], gcc: ['gcc'], tar: ['tar'], 'openssh-client': ['ssh'] };
+const APT_EXECUTABLES: Record<string, string[]> = { git: ['git'], gcc: ['gcc'], tar: ['tar'], 'openssh-client': ['ssh'], bubblewrap: ['bwrap'] };
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((e) => {

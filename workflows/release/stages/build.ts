@@ -6,7 +6,9 @@ import type { ReleaseState } from '../state.js';
 
 export async function buildStage(r: ReleaseState): Promise<void> {
   const build = r.spec.build!;
-  const src = { ...r.ref(), repo: r.spec.source.repo, dir: r.spec.source.dir, goPackage: r.spec.source.goPackage };
+  // Untrusted source (pull requests) builds in the sandbox; the field is only there when true, so
+  // the activity inputs of trusted releases (and recorded histories) are unchanged.
+  const src = { ...r.ref(), repo: r.spec.source.repo, dir: r.spec.source.dir, goPackage: r.spec.source.goPackage, ...(r.input.untrusted ? { sandbox: true } : {}) };
   await checkpoint(r);
   r.setStage('build');
   if (build.test) await r.acts.build.runTestGate({ ...src, vet: build.vet });
