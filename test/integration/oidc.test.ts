@@ -152,6 +152,8 @@ describe('OIDC ID token verification (real Dex)', () => {
 
     await dex.restart();
     const afterRotation = await dex.token('alice');
+    // Past the cooldown since the first fetch: within it the verifier (rightly) does not refetch.
+    await new Promise((r) => setTimeout(r, 250));
     assert.notEqual(decodeProtectedHeader(afterRotation).kid, decodeProtectedHeader(before).kid, 'Dex did not make a new key');
     const alice = await verifier.verify(afterRotation);
     assert.equal(alice.identity, 'alice@example.com');
