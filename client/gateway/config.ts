@@ -50,6 +50,14 @@ export const GatewayConfigSchema = z.strictObject({
     })
     .default({}),
   routes: z.array(RouteSchema).default([]),
+  senders: z
+    .strictObject({
+      github: z.record(z.string(), z.string()).optional(),
+      gitlab: z.record(z.string(), z.string()).optional(),
+      generic: z.record(z.string(), z.string()).optional(),
+    })
+    .default({})
+    .describe('Git-host user -> Shipyard identity, per provider: who triggered a release (four-eyes compares approvers with it)'),
   chat: z
     .strictObject({
       users: z

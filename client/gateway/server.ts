@@ -129,6 +129,17 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
 
   // ---- webhooks ----
 
+  /**
+   * Who triggered: with a sender map for the provider, the mapped Shipyard identity, or for a sender
+   * not in it `<provider>:<login>`, which names no approver (it cannot pass for one, in four-eyes or
+   * anywhere); without a map, the git-host login as given (development).
+   */
+  const triggeredBy = (event: GitEvent): string => {
+    const map = config.senders[event.provider];
+    if (!map) return event.sender;
+    return Object.hasOwn(map, event.sender) ? map[event.sender] : `${event.provider}:${event.sender}`;
+  };
+
   async function startRelease(req: Req, reply: FastifyReply, route: string, event: GitEvent) {
     const routed = routeEvent(event, config.loadedRoutes);
     if ('ignored' in routed) {
@@ -138,7 +149,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     }
     const { route: rule, version, untrusted } = routed.routed;
     const started = process.hrtime.bigint();
-    const trigger = { kind: 'webhook' as const, by: event.sender, ref: event.ref, deliveryId: `${event.provider}:${event.deliveryId}` };
+    const trigger = { kind: 'webhook' as const, by: triggeredBy(event), ref: event.ref, deliveryId: `${event.provider}:${event.deliveryId}` };
     try {
       if (!rule.releaseSpec) {
         // Pipelines as code: the build worker reads the spec at the commit; answering does not wait for

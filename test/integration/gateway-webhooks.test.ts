@@ -49,6 +49,23 @@ async function assertNothingStarted(before: string[]) {
 }
 
 describe('webhooks start releases (real dev server, real HTTP)', () => {
+  test('senders map: the trigger is the mapped identity; an unmapped login names no approver', async () => {
+    const mappedService = uniqueName('gwsend');
+    const mapped = await startGateway(shipyard, gatewayConfig(twoEnvSpec({ service: mappedService }), { senders: { github: { octocat: 'alice' } } }));
+    try {
+      const body = fixture('github-push');
+      const first = await send(`${mapped.url}/webhooks/github`, body, githubHeaders('push', body));
+      assert.equal(first.status, 202, first.text);
+      assert.equal((await startInput(shipyard, first.body.releaseId)).trigger.by, 'alice');
+      const stranger = body.replace('"login": "octocat"', '"login": "mallory"').replace(/0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c/g, 'b'.repeat(40));
+      const second = await send(`${mapped.url}/webhooks/github`, stranger, githubHeaders('push', stranger));
+      assert.equal(second.status, 202, second.text);
+      assert.equal((await startInput(shipyard, second.body.releaseId)).trigger.by, 'github:mallory');
+    } finally {
+      await mapped.close();
+    }
+  });
+
   test('GitHub push to main: staging release; the same delivery again starts nothing new', async () => {
     const body = fixture('github-push');
     const headers = githubHeaders('push', body, SECRETS.GITHUB_SECRET, 'delivery-push-1');
