@@ -53,7 +53,7 @@ export function createCoordinationActivities(): CoordinationActivities {
         if (err instanceof ShipyardUsageError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidReleaseInput');
         throw err;
       });
-      return { ...started, ended: started.ended && { outcome: started.ended.outcome, message: started.ended.message } };
+      return started;
     },
     async subscribeFreeze(input) {
       const { client, info } = Context.current();

@@ -9,27 +9,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import { isLocalRepo } from '../spec/paths.js';
 import { TASK_QUEUES } from '../workflows/messages.js';
 import type { PipelineInput, PipelineResult } from '../workflows/pipeline.js';
-import type { Trigger } from '../workflows/types.js';
 import { ShipyardUsageError } from './errors.js';
 import type { FinalState, ShipyardClient, StartedRelease } from './index.js';
 import { validateCommit } from './release-id.js';
 
-export interface StartFromRepoOptions {
-  /** Git URL of the application repository (a local path is made absolute: for this machine's workers). */
-  repo: string;
-  commit: string;
-  /** Spec file in the repository; default .shipyard/release.yaml. */
-  specPath?: string;
-  version?: string;
-  environments?: string[];
-  buildOnly?: boolean;
-  /** Untrusted source: the release builds sandboxed. */
-  untrusted?: boolean;
-  retryFailed?: boolean;
-  trigger: Trigger;
-  taskQueues?: { orchestrator?: string; build?: string; deploy?: string };
-  leaseCheckInterval?: string;
-}
+/**
+ * What `release start --repo` and the gateway pass: the pipeline's input (workflows/pipeline.ts).
+ * A local path as `repo` is made absolute (for the workers on this machine).
+ */
+export type StartFromRepoOptions = PipelineInput;
 
 export interface StartedFromRepo extends StartedRelease {
   service: string;

@@ -19,6 +19,7 @@ import type { ChartArchive, RepoSpecInput, RepoSpecResult } from '../types.js';
 import { packageChart } from './chart-package.js';
 import { checkout, gitFor } from './source.js';
 import type { BuildSettings } from './settings.js';
+import { mergeValues } from '../helm-values.js';
 
 export { DEFAULT_SPEC_PATH };
 
@@ -39,15 +40,6 @@ function inside(root: string, path: string): string | undefined {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)) ? real : undefined;
 }
 
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    const bothMaps = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b);
-    out[k] = bothMaps ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
-}
 
 /** The key a packaged chart is known by in the release input: where it was, at which commit. */
 export function chartKey(repoPath: string, commit: string): string {
@@ -103,9 +95,9 @@ async function detach(spec: ReleaseSpec, ctx: { root: string; specDir: string; s
           continue;
         }
         const file = local(f, [...base, 'deploy', 'helm', 'valuesFiles', j]);
-        if (file) merged = deepMerge(merged, (parse(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>);
+        if (file) merged = mergeValues(merged, (parse(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>);
       }
-      helm.values = deepMerge(merged, helm.values);
+      helm.values = mergeValues(merged, helm.values);
       helm.valuesFiles = kept;
     }
     if (gitops && isLocalRepo(gitops.repo) && !isAbsolute(gitops.repo)) {

@@ -22,6 +22,7 @@ import {
 } from './helm-cli.js';
 import { isSameChart, resolveChart } from './chart-source.js';
 import { OPERATION_LABEL, interruptedBy, markInterrupted, newOperation } from './helm-interrupt.js';
+import { mergeValues } from '../helm-values.js';
 
 export { classify, history } from './helm-cli.js';
 
@@ -63,14 +64,6 @@ export function desiredValues(input: HelmInput): Record<string, unknown> {
   return values;
 }
 
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
-}
 
 /**
  * Runs one `helm upgrade` with `values` in a temporary values file and a fresh operation label; when
@@ -111,8 +104,8 @@ export async function helmDeploy(input: HelmInput): Promise<HelmRevision> {
     if (last?.status === 'deployed' && isSameChart(chart, last.chart)) {
       // `helm get values` returns the user-supplied values: the values files merged with ours.
       const current = JSON.parse(await helm(['get', 'values', spec.release, ...baseArgs(input), '-o', 'json'], 'helm get values')) ?? {};
-      const supplied = spec.valuesFiles.reduce<Record<string, unknown>>((acc, f) => deepMerge(acc, (parse(readFileSync(f, 'utf8')) ?? {}) as Record<string, unknown>), {});
-      if (isDeepStrictEqual(current, deepMerge(supplied, values))) return { release: spec.release, namespace: spec.namespace, revision: last.revision };
+      const supplied = spec.valuesFiles.reduce<Record<string, unknown>>((acc, f) => mergeValues(acc, (parse(readFileSync(f, 'utf8')) ?? {}) as Record<string, unknown>), {});
+      if (isDeepStrictEqual(current, mergeValues(supplied, values))) return { release: spec.release, namespace: spec.namespace, revision: last.revision };
     }
     const args = [
       'upgrade', '--install', spec.release, ...chart.args, ...baseArgs(input),
