@@ -1,6 +1,7 @@
 // Contracts of the coordination activities: Temporal calls a workflow cannot make itself
 // (signal-with-start), run on the orchestrator's own task queue.
 import type { LeaseEntry, Trigger } from '../workflows/types.js';
+import type { DecisionTrust } from '../workflows/decision-statement.js';
 import type { RepoSpecResult } from './types.js';
 
 export interface LeaseRequestInput {
@@ -54,4 +55,6 @@ export interface CoordinationActivities {
   describeRun(input: { workflowId: string; runId: string }): Promise<string>;
   /** Starts the release of a spec read from the app repository, or attaches to it (same release ID): repeatable. */
   startLoadedRelease(input: StartLoadedReleaseInput): Promise<StartedLoadedRelease>;
+  /** Local activity: the decision keys and mode this orchestrator trusts (from its own configuration, never the starter's). */
+  decisionTrust(): Promise<DecisionTrust>;
 }

@@ -10,9 +10,21 @@ import { temporalSettings } from '../config/temporal.js';
 import { ShipyardClient, ShipyardUsageError } from '../client/index.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CoordinationActivities } from './coordination-types.js';
+import { decisionTrustFromEnv } from '../config/decision-keys.js';
+import type { DecisionTrust } from '../workflows/decision-statement.js';
 
-export function createCoordinationActivities(): CoordinationActivities {
+/** `trust`: what releases on this orchestrator trust (default: SHIPYARD_DECISION_KEYS and SHIPYARD_MODE, read on each call). */
+export function createCoordinationActivities(opts: { trust?: () => DecisionTrust } = {}): CoordinationActivities {
+  const trust = opts.trust ?? (() => decisionTrustFromEnv());
   return {
+    async decisionTrust() {
+      try {
+        return trust();
+      } catch (err) {
+        // A broken key file is the operator's to fix: the release waits (retries) rather than trusting nothing.
+        throw ApplicationFailure.retryable((err as Error).message, 'DecisionKeys');
+      }
+    },
     async requestLease(input) {
       const { client, info } = Context.current();
       await client.workflow.signalWithStart('leaseWorkflow', {
@@ -48,7 +60,7 @@ export function createCoordinationActivities(): CoordinationActivities {
         taskQueues: input.taskQueues,
         leaseCheckInterval: input.leaseCheckInterval,
         charts: loaded.charts,
-        specSource: { repo: input.repo, path: loaded.specPath, sha256: loaded.specSha256 },
+        specSource: { repo: input.repo, path: loaded.specPath, sha256: loaded.specSha256, pipelineId: Context.current().info.workflowExecution?.workflowId },
       }).catch((err) => {
         if (err instanceof ShipyardUsageError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidReleaseInput');
         throw err;

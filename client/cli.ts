@@ -19,6 +19,7 @@ import { startFromRepo } from './pipeline.js';
 import { DEFAULT_SPEC_PATH } from '../spec/paths.js';
 import { DEFAULT_OUT, describeInit, InitError, initRepository } from './init.js';
 import { DevCommandError, registerDevCommands } from './dev.js';
+import { gatewayApi, registerDecisionCommands } from './cli-decisions.js';
 
 const TRIGGERS: TriggerKind[] = ['cli', 'jenkins', 'webhook', 'chat', 'demo', 'api'];
 
@@ -75,7 +76,8 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .requiredOption('--commit <sha>', 'git commit to release')
     .option('--env <name>', 'environment to release to (repeatable or comma-separated; default: all in spec order)', collect)
     .option('--version <version>', 'version (image tag); default: first 12 characters of the commit')
-    .option('--as <user>', 'who is triggering (four-eyes compares approvers with it)', defaultIdentity())
+    .option('--as <user>', 'who is triggering, without an ID token (recorded as unauthenticated)', defaultIdentity())
+    .option('--token-file <file>', 'a file holding your ID token (else SHIPYARD_ID_TOKEN or shipyard login): the trigger is verified')
     .addOption(new Option('--trigger <kind>', 'what started it').choices(TRIGGERS).default(process.env.JENKINS_URL ? 'jenkins' : 'cli'))
     .option('--ref <ref>', 'git ref that triggered it, e.g. refs/tags/v1.2.3')
     .option('--build-url <url>', 'CI build URL, recorded for tracing', process.env.BUILD_URL)
@@ -85,7 +87,12 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .action(async (opts) => {
       if (Boolean(opts.file) === Boolean(opts.repo)) throw new ShipyardUsageError('give the spec with exactly one of -f <spec.yaml> or --repo <url>');
       if (opts.specPath && !opts.repo) throw new ShipyardUsageError('--spec-path goes with --repo');
-      const trigger = { kind: opts.trigger, by: opts.as, ref: opts.ref, deliveryId: opts.buildUrl };
+      // With an ID token the gateway vouches for who starts it (a signed start statement); the
+      // identity is the token's, whatever --as says.
+      const api = gatewayApi(opts.tokenFile);
+      const me = api ? await api.call<{ identity: string }>('GET', '/api/whoami') : undefined;
+      const trigger = { kind: opts.trigger, by: me?.identity ?? opts.as, ref: opts.ref, deliveryId: opts.buildUrl };
+      const signStart = api ? (rel: string) => api.startStatement(rel) : undefined;
       const spec = opts.file ? loadSpecFile(opts.file) : undefined;
       const c = await getClient();
       if (opts.repo && !opts.wait && !json) print(`reading ${opts.specPath ?? DEFAULT_SPEC_PATH} from ${opts.repo} at ${opts.commit} on the build worker...`);
@@ -98,10 +105,11 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
             trigger,
             retryFailed: Boolean(opts.retryFailed),
             untrusted: Boolean(opts.untrusted),
+            signStart,
             // A short commit is looked up in the checkout the CLI runs in first (Jenkins' workspace).
             checkout: process.cwd(),
           })
-        : await startFromRepo(c, { repo: opts.repo, specPath: opts.specPath, commit: String(opts.commit), version: opts.version, environments: opts.env, trigger, retryFailed: Boolean(opts.retryFailed), untrusted: opts.untrusted ? true : undefined });
+        : await startFromRepo(c, { repo: opts.repo, specPath: opts.specPath, commit: String(opts.commit), version: opts.version, environments: opts.env, trigger, retryFailed: Boolean(opts.retryFailed), untrusted: opts.untrusted ? true : undefined, signStart });
       // Progress goes to stderr under --wait (stdout is then the outcome), to stdout otherwise.
       const say = opts.wait ? (line: string) => io.err(`${line}\n`) : print;
       if (started.state === 'ended') {
@@ -164,66 +172,7 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
       print(formatList(rows));
     });
 
-  for (const kind of ['approve', 'reject'] as const) {
-    program
-      .command(kind)
-      .description(kind === 'approve' ? 'approve the pending gate of a release' : 'reject the pending gate; the release rolls back')
-      .argument('<id>', 'release ID')
-      .requiredOption('--as <user>', 'your Shipyard identity (must be an approver of the gate)')
-      .option('--comment <text>', 'recorded in history and status')
-      .option('--gate <gate>', 'the gate you mean; refused if another gate is pending')
-      .action(async (id, opts) => {
-        const c = await getClient();
-        const request = { approver: opts.as, comment: opts.comment, gate: opts.gate, via: 'cli' };
-        const reply = kind === 'approve' ? await c.approve(id, request) : await c.reject(id, request);
-        if (json) return printJson(reply);
-        print(`${reply.gate} ${reply.decision} by ${opts.as} (${reply.approvals}/${reply.required} approvals${reply.closed ? ', gate closed' : ''})`);
-      });
-  }
-
-  for (const kind of ['abort', 'pause', 'resume'] as const) {
-    const descriptions = {
-      abort: 'stop the release now and roll back',
-      pause: 'hold the release at the next step boundary',
-      resume: 'continue a paused release, or end a canary pause step without duration',
-    };
-    program
-      .command(kind)
-      .description(descriptions[kind])
-      .argument('<id>', 'release ID')
-      .option('--as <user>', 'who is asking', defaultIdentity())
-      .option('--reason <text>')
-      .action(async (id, opts) => {
-        const c = await getClient();
-        await c[kind](id, opts.as, opts.reason);
-        if (json) return printJson({ releaseId: id, signal: kind, by: opts.as });
-        print(`${kind} sent to ${id}`);
-      });
-  }
-
-  program
-    .command('freeze')
-    .description('stop the line: new releases start frozen, running ones hold before their next deploy')
-    .option('--as <user>', 'who is freezing', defaultIdentity())
-    .option('--reason <text>')
-    .option('--service <name>', 'only this service\'s running releases (the line-wide freeze is not set)')
-    .action(async (opts) => {
-      const c = await getClient();
-      const ids = await c.freeze(opts.as, opts.reason, opts.service);
-      if (json) return printJson({ frozen: true, by: opts.as, reason: opts.reason ?? null, releases: ids });
-      print(`frozen by ${opts.as}; ${ids.length} running release(s) will hold before their next deploy`);
-    });
-
-  program
-    .command('unfreeze')
-    .description('lift a freeze; held releases continue')
-    .option('--as <user>', 'who is unfreezing', defaultIdentity())
-    .option('--service <name>', "only this service's running releases")
-    .action(async (opts) => {
-      const ids = await (await getClient()).unfreeze(opts.as, opts.service);
-      if (json) return printJson({ frozen: false, by: opts.as, releases: ids });
-      print(`unfrozen by ${opts.as}; ${ids.length} running release(s) signalled`);
-    });
+  registerDecisionCommands(program, { getClient, print, printJson, json: () => json, defaultIdentity });
 
   program
     .command('history')

@@ -46,16 +46,16 @@ export function formatStatus(s: ReleaseStatus, url: string, leases: Record<strin
   const lines = [
     `release   ${s.releaseId}${s.attempt ? ` (attempt ${s.attempt})` : ''}`,
     `service   ${s.service} ${s.version} (commit ${s.commit})`,
-    `trigger   ${s.trigger.kind} by ${s.trigger.by}${s.trigger.ref ? ` (${s.trigger.ref})` : ''}`,
+    `trigger   ${s.trigger.kind} by ${s.trigger.by}${unauth(s.trigger.authenticated)}${s.trigger.ref ? ` (${s.trigger.ref})` : ''}`,
     `outcome   ${s.outcome}${s.outcome === 'running' ? ` - stage ${s.stage}${s.environment ? ` in ${s.environment}` : ''}` : ''}`,
   ];
-  if (s.paused) lines.push(`paused    by ${s.paused.by}${s.paused.reason ? `: ${s.paused.reason}` : ''}`);
+  if (s.paused) lines.push(`paused    by ${s.paused.by}${unauth(s.paused.authenticated)}${s.paused.reason ? `: ${s.paused.reason}` : ''}`);
   if (s.policy?.waitingUntil) lines.push(`policy    waiting until ${s.policy.waitingUntil}: ${s.policy.reason}`);
   if (s.policy?.frozen) lines.push(`policy    frozen by ${s.policy.frozen.by} since ${s.policy.frozen.at}${s.policy.frozen.reason ? `: ${s.policy.frozen.reason}` : ''}`);
   if (s.canary) lines.push(`canary    ${s.canary.environment} weight ${s.canary.weight}% (step ${s.canary.step + 1}/${s.canary.steps}: ${s.canary.description})`);
   if (s.approvals.pending) {
     const p = s.approvals.pending;
-    lines.push(`approval  ${p.gate} pending: ${p.approvedBy.length}/${p.required} from ${p.approvers.join(', ')} until ${p.timeoutAt}`);
+    lines.push(`approval  ${p.gate} pending: ${p.approvedBy.length}/${p.fourEyesUnverifiedTrigger ? Math.max(2, p.required) : p.required} from ${p.approvers.join(', ')} until ${p.timeoutAt}`);
   }
   if (s.error) lines.push(`error     ${s.error.stage}${s.error.environment ? ` (${s.error.environment})` : ''}: [${s.error.type}] ${s.error.message}`);
   lines.push('stages');
@@ -70,8 +70,9 @@ export function formatStatus(s: ReleaseStatus, url: string, leases: Record<strin
   }
   if (s.approvals.decisions.length) {
     lines.push('approvals');
-    for (const d of s.approvals.decisions) lines.push(`  ${d.decision.padEnd(9)} ${d.gate} by ${d.approver}${d.comment ? `: ${d.comment}` : ''}`);
+    for (const d of s.approvals.decisions) lines.push(`  ${d.decision.padEnd(9)} ${d.gate} by ${d.approver}${unauth(d.authenticated)}${d.via ? ` via ${d.via}` : ''}${d.comment ? `: ${d.comment}` : ''}`);
   }
+  for (const f of s.refusals ?? []) lines.push(`refused   ${f.action} by ${f.by}: ${f.reason}`);
   if (s.metrics.length) {
     lines.push('metrics (latest 10)');
     for (const m of s.metrics.slice(-10)) lines.push(`  ${m.phase.padEnd(12)} ${m.metric} = ${m.value ?? 'no data'} (${m.analysis}, ${m.at})`);
@@ -107,4 +108,9 @@ export function formatList(rows: ReleaseRow[]): string {
   const header = ['RELEASE', 'STATE', 'STAGE', 'OUTCOME', 'VERSION', 'STARTED'];
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
   return [header, ...table].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n');
+}
+
+/** Marks what no signed statement vouched for (`authenticated` is unset on releases from before identities were checked). */
+function unauth(authenticated: boolean | undefined): string {
+  return authenticated === false ? ' (unauthenticated)' : '';
 }

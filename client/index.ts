@@ -16,6 +16,7 @@ import { releaseUrl, taskQueueOverrides, temporalSettings, type TaskQueueOverrid
 import {
   abortSignal,
   approveUpdate,
+  controlUpdate,
   pauseSignal,
   rejectUpdate,
   RELEASE_FAILURE_TYPES,
@@ -28,6 +29,8 @@ import { validateVersion } from '../spec/version.js';
 import type {
   ApprovalReply,
   ApprovalRequest,
+  ControlReply,
+  ControlRequest,
   FreezeState,
   Outcome,
   ReleaseInput,
@@ -53,6 +56,8 @@ export interface StartReleaseOptions {
   version?: string;
   environments?: string[];
   trigger: Trigger;
+  /** Signs a start statement for the release ID (the gateway's signer, or the CLI asking the gateway); optional. */
+  signStart?: (releaseId: string) => Promise<string | undefined>;
   /** Only the test gate and build (pull requests): release ID release/<service>/build/<commit>. */
   buildOnly?: boolean;
   /** Untrusted source (pull requests, routes marked untrusted): the build runs sandboxed. */
@@ -155,7 +160,7 @@ export class ShipyardClient {
       environments: selection.all || opts.buildOnly ? undefined : environments,
       buildOnly: opts.buildOnly || undefined,
       untrusted: opts.untrusted || undefined,
-      trigger: opts.trigger,
+      trigger: await withStartStatement(opts.trigger, id, opts.signStart),
       taskQueues: queues.build || queues.deploy ? { build: queues.build, deploy: queues.deploy } : undefined,
       leaseCheckInterval: opts.leaseCheckInterval,
       analysisHistoryBudget: opts.analysisHistoryBudget,
@@ -295,6 +300,17 @@ export class ShipyardClient {
     }
   }
 
+  /** Abort, pause or resume as an update: the release's refusal (e.g. an unsigned request in production mode) comes back. */
+  async control(id: string, request: ControlRequest): Promise<ControlReply> {
+    await this.requireRunning(id);
+    try {
+      return await this.handle(id).executeUpdate(controlUpdate, { args: [request] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw new ShipyardUsageError(`${request.action} refused: ${err.cause?.message ?? err.message}`, 'refused');
+      throw err;
+    }
+  }
+
   async abort(id: string, by: string, reason?: string): Promise<void> {
     await this.requireRunning(id);
     await this.handle(id).signal(abortSignal, { by, reason });
@@ -349,6 +365,15 @@ export class ShipyardClient {
     const history = await this.handle(id).fetchHistory();
     return history.events ?? [];
   }
+}
+
+/**
+ * The trigger with a start statement for `id` (signStart: the gateway's signer, or the CLI asking the
+ * gateway for one). Without one the release records its trigger as unauthenticated.
+ */
+export async function withStartStatement(trigger: Trigger, id: string, signStart?: (id: string) => Promise<string | undefined>): Promise<Trigger> {
+  const statement = signStart ? await signStart(id) : undefined;
+  return statement ? { ...trigger, statement } : trigger;
 }
 
 /** Changes whenever a progress fact could have been added (bounded lists keep their length when full). */

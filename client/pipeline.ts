@@ -10,14 +10,14 @@ import { isLocalRepo } from '../spec/paths.js';
 import { TASK_QUEUES } from '../workflows/messages.js';
 import type { PipelineInput, PipelineResult } from '../workflows/pipeline.js';
 import { ShipyardUsageError } from './errors.js';
-import type { FinalState, ShipyardClient, StartedRelease } from './index.js';
+import { withStartStatement, type FinalState, type ShipyardClient, type StartedRelease } from './index.js';
 import { validateCommit } from './release-id.js';
 
 /**
  * What `release start --repo` and the gateway pass: the pipeline's input (workflows/pipeline.ts).
  * A local path as `repo` is made absolute (for the workers on this machine).
  */
-export type StartFromRepoOptions = PipelineInput;
+export type StartFromRepoOptions = PipelineInput & { signStart?: (pipelineId: string) => Promise<string | undefined> };
 
 export interface StartedFromRepo extends StartedRelease {
   service: string;
@@ -63,8 +63,9 @@ export async function startPipeline(c: ShipyardClient, opts: StartFromRepoOption
   validateCommit(opts.commit);
   const repo = isLocalRepo(opts.repo) ? resolve(opts.repo) : opts.repo;
   const queues = { ...c.taskQueues, ...opts.taskQueues };
-  const input: PipelineInput = { ...opts, repo, taskQueues: queues.build || queues.deploy || queues.orchestrator ? queues : undefined };
   const id = pipelineId(repo, opts.commit, opts.environments, opts.buildOnly);
+  const { signStart, ...rest } = opts;
+  const input: PipelineInput = { ...rest, repo, trigger: await withStartStatement(opts.trigger, id, signStart), taskQueues: queues.build || queues.deploy || queues.orchestrator ? queues : undefined };
   // A running pipeline for the same thing: use it. An ended one: read again (cheap, and the release
   // start behind it is idempotent by release ID).
   const handle = await c.client.workflow.start('pipelineWorkflow', {

@@ -1,7 +1,7 @@
 // Field types of the release spec shared by its sections: durations, names, identities, values paths.
 import { z } from 'zod';
 import { isDuration } from './duration.js';
-import { IDENTITY, IDENTITY_RULE } from './identity.js';
+import { APPROVER, APPROVER_RULE, IDENTITY, IDENTITY_RULE } from './identity.js';
 
 export const duration = z
   .string()
@@ -23,6 +23,8 @@ export const helmRelease = z
 
 /** The identities approval updates accept (workflows/approval.ts applies the same IDENTITY). */
 export const IdentitySchema = z.string().regex(IDENTITY, `must be a Shipyard identity: ${IDENTITY_RULE}`);
+/** Who may approve: an identity, or group:<name> (matched against the verified token's groups only). */
+export const ApproverSchema = z.string().regex(APPROVER, `must be an approver: ${APPROVER_RULE}`);
 
 /**
  * A dotted path into a values document (image.tag). Segments that would reach the object prototype

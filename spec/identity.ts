@@ -10,3 +10,8 @@ export const IDENTITY_RULE = 'a Shipyard identity is 1-128 letters, digits and .
 export function isIdentity(value: unknown): value is string {
   return typeof value === 'string' && IDENTITY.test(value);
 }
+
+/** An approver entry: an identity, or `group:<name>` for everyone the identity provider puts in that group. */
+export const APPROVER = /^(group:[A-Za-z0-9._@+:\/ -]{1,128}|[A-Za-z0-9._@+-]{1,128})$/;
+
+export const APPROVER_RULE = `${IDENTITY_RULE}, or group:<name> (a group from the identity provider's token)`;

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser/dist/CronExpressionParser.js';
 import { parseDuration } from './duration.js';
-import { dnsLabel, duration, helmRelease, IdentitySchema, platform, valuesPath, weight } from './fields.js';
+import { ApproverSchema, dnsLabel, duration, helmRelease, platform, valuesPath, weight } from './fields.js';
 import { chartRepo, chartVersion, checkChartSource, plainHttpField } from './chart-source.js';
 
 export { IdentitySchema } from './fields.js';
@@ -11,16 +11,17 @@ export { IdentitySchema } from './fields.js';
 /** Who may approve, and how. Used by environments and by canary approval steps. */
 const approvalFields = {
   approvers: z
-    .array(IdentitySchema)
+    .array(ApproverSchema)
     .min(1, 'list at least one approver; an approval anyone can give is no approval')
-    .describe('Shipyard identities allowed to approve or reject'),
+    .describe('Shipyard identities, or group:<name> (groups from the verified ID token), allowed to approve or reject'),
   required: z.number().int().min(1).default(1).describe('Distinct approvals needed'),
   timeout: duration.default('24h').describe('No decision within this time rejects the release'),
   fourEyes: z.boolean().default(false).describe('The person who triggered the release may not approve it'),
 };
 export const ApprovalSchema = z
   .strictObject(approvalFields)
-  .refine((a) => a.required <= a.approvers.length, {
+  // A group may hold any number of people: only a list of names bounds the approvals it can give.
+  .refine((a) => a.required <= a.approvers.length || a.approvers.some((x) => x.startsWith('group:')), {
     path: ['required'],
     message: 'needs more approvals than it lists approvers',
   });
@@ -488,7 +489,7 @@ function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx
       }
       const approvers = step.approval.approvers ?? env.approval?.approvers ?? [];
       const required = step.approval.required ?? env.approval?.required ?? 1;
-      if (approvers.length > 0 && required > approvers.length) {
+      if (approvers.length > 0 && required > approvers.length && !approvers.some((x) => x.startsWith('group:'))) {
         ctx.addIssue({ code: 'custom', path: [...path, 'approval', 'required'], message: `needs ${required} approvals but lists ${approvers.length} approvers` });
       }
     }

@@ -7,6 +7,8 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { taskQueueOverrides, temporalSettings, type TemporalSettings } from '../config/temporal.js';
 import { createBuildActivities, createDeployActivities, createIntegrationActivities } from '../activities/index.js';
 import { createCoordinationActivities } from '../activities/coordination.js';
+import type { DecisionTrust } from '../workflows/decision-statement.js';
+import { decisionTrustFromEnv } from '../config/decision-keys.js';
 import { TASK_QUEUES } from '../workflows/messages.js';
 import { workflowSource } from './bundle.js';
 import { installRuntime, runtimeSettingsFromEnv } from './runtime.js';
@@ -27,6 +29,8 @@ export interface WorkerSetup {
    * an in-flight release keeps running the code it started with. Defaults to deploymentFromEnv().
    */
   deployment?: WorkerDeployment;
+  /** Orchestrator: the decision keys and mode releases trust (default from SHIPYARD_DECISION_KEYS / SHIPYARD_MODE). */
+  trust?: () => DecisionTrust;
 }
 
 export interface WorkerDeployment {
@@ -73,8 +77,10 @@ export async function createWorker(role: Role, setup: WorkerSetup): Promise<Work
   // Only the orchestrator is versioned: activities hold no workflow state, so build and deploy
   // workers can be upgraded at any time.
   if (role === 'orchestrator') {
+    // Refuse to start with unreadable decision keys (or none in production mode) rather than fail releases later.
+    (setup.trust ?? decisionTrustFromEnv)();
     const deployment = 'deployment' in setup ? setup.deployment : deploymentFromEnv();
-    return Worker.create({ ...base, ...workflowSource(), ...versioningOptions(deployment), activities: createCoordinationActivities() });
+    return Worker.create({ ...base, ...workflowSource(), ...versioningOptions(deployment), activities: createCoordinationActivities({ trust: setup.trust }) });
   }
   if (role === 'build') {
     return Worker.create({

@@ -1,11 +1,13 @@
 // The release workflow's public messages. The client, CLI and gateway import these definitions.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AbortRequest, AnalysisReport, ApprovalReply, ApprovalRequest, FreezeRequest, LeaseEntry, LeaseState, PauseRequest, ReleaseStatus } from './types.js';
+import type { AbortRequest, AnalysisReport, ApprovalReply, ApprovalRequest, ControlReply, ControlRequest, FreezeRequest, LeaseEntry, LeaseState, PauseRequest, ReleaseStatus } from './types.js';
 
 /** Approve the pending gate. The validator refuses unknown approvers, four-eyes violations and repeats. */
 export const approveUpdate = defineUpdate<ApprovalReply, [ApprovalRequest]>('approve');
 /** Reject the pending gate: the release stops and rolls back. */
 export const rejectUpdate = defineUpdate<ApprovalReply, [ApprovalRequest]>('reject');
+/** Abort, pause or resume as an update (the gateway's API uses it): a refusal reaches the caller. */
+export const controlUpdate = defineUpdate<ControlReply, [ControlRequest]>('control');
 /** Stop the release now and roll back. */
 export const abortSignal = defineSignal<[AbortRequest]>('abort');
 /** Hold the release at the next step boundary. */

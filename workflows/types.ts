@@ -29,6 +29,19 @@ export interface Trigger {
   ref?: string;
   /** Webhook delivery ID or CI build URL, for tracing. */
   deliveryId?: string;
+  /**
+   * A start statement signed by the gateway (decision-statement.ts) vouching for `by`; without a valid
+   * one the trigger is recorded as unauthenticated. Never shown in status.
+   */
+  statement?: string;
+}
+
+/** The trigger as status shows it: whether a signed statement vouched for `by`, never the statement. */
+export interface TriggerRecord extends Omit<Trigger, 'statement'> {
+  /** Set on releases whose orchestrator checks identities: true when a trusted statement vouched for `by`. */
+  authenticated?: boolean;
+  /** Who vouched (the ID token's issuer, or the git host) when authenticated; why not otherwise. */
+  verification?: string;
 }
 
 export interface ReleaseInput {
@@ -59,7 +72,7 @@ export interface ReleaseInput {
    */
   charts?: Record<string, ChartArchive>;
   /** Where the spec was read from, when it came from the app repository. */
-  specSource?: { repo: string; path: string; sha256: string };
+  specSource?: { repo: string; path: string; sha256: string; pipelineId?: string };
 }
 
 export interface StageRecord {
@@ -79,6 +92,8 @@ export interface ApprovalRequest {
   gate?: string;
   /** Where the decision came from: cli, slack, feishu, dingtalk, ui... */
   via?: string;
+  /** A decision statement signed by the gateway: approver, gate and comment are taken from it. */
+  statement?: string;
 }
 
 export interface ApprovalDecision {
@@ -88,6 +103,10 @@ export interface ApprovalDecision {
   comment?: string;
   via?: string;
   at: string;
+  /** False when no signed statement vouched for the approver (development mode). */
+  authenticated?: boolean;
+  /** The approver's groups, from the statement. */
+  groups?: string[];
 }
 
 export interface PendingApproval {
@@ -99,6 +118,8 @@ export interface PendingApproval {
   openedAt: string;
   timeoutAt: string;
   approvedBy: string[];
+  /** Four-eyes with a trigger no statement vouched for: two different approvers are needed. */
+  fourEyesUnverifiedTrigger?: boolean;
 }
 
 export interface ApprovalReply {
@@ -113,11 +134,42 @@ export interface ApprovalReply {
 export interface AbortRequest {
   by: string;
   reason?: string;
+  /** A statement signed by the gateway; required in production mode. */
+  statement?: string;
+  /** Recorded by the release: whether a statement vouched for `by`. */
+  authenticated?: boolean;
 }
 
 export interface PauseRequest {
   by: string;
   reason?: string;
+  statement?: string;
+  authenticated?: boolean;
+}
+
+/** abort, pause or resume as an update: the validator's refusal reaches the caller. */
+export interface ControlRequest {
+  action: 'abort' | 'pause' | 'resume';
+  /** Development mode: who (unauthenticated). With a statement: taken from it. */
+  by?: string;
+  reason?: string;
+  statement?: string;
+}
+
+export interface ControlReply {
+  action: 'abort' | 'pause' | 'resume';
+  by: string;
+  authenticated: boolean;
+  /** False when it changed nothing (already paused, not paused, already aborting or finished). */
+  changed: boolean;
+}
+
+/** A decision the release refused after the fact (a signal cannot be refused to its sender). */
+export interface RefusedDecision {
+  action: string;
+  by: string;
+  reason: string;
+  at: string;
 }
 
 export interface FreezeRequest {
@@ -253,7 +305,7 @@ export interface ReleaseStatus {
   service: string;
   version: string;
   commit: string;
-  trigger: Trigger;
+  trigger: TriggerRecord;
   environments: string[];
   stage: Stage;
   environment?: string;
@@ -280,6 +332,8 @@ export interface ReleaseStatus {
   notifications: NotificationRecord[];
   error: ReleaseError | null;
   abort: AbortRequest | null;
+  /** Decisions refused after the fact (unsigned or invalid abort/pause/resume signals), newest last (bounded). */
+  refusals?: RefusedDecision[];
   startedAt: string;
   endedAt?: string;
 }

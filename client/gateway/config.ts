@@ -34,6 +34,26 @@ const RouteSchema = z.strictObject({
   version: z.enum(['tag', 'sha']).optional().describe('tag: the tag name (default for tags); sha: short commit'),
 });
 
+const IdentitySchema = z
+  .strictObject({
+    oidc: z
+      .strictObject({
+        issuer: z.string().url().describe('The identity provider, exactly as its ID tokens name it (iss)'),
+        audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('Client id(s) the ID tokens are issued to'),
+        identityClaim: z.string().min(1).default('email').describe('Claim that is the Shipyard identity (approvers list these)'),
+        groupsClaim: z.string().min(1).default('groups').describe('Claim with the groups (approvers: group:<name>)'),
+      })
+      .optional()
+      .describe('Verify bearer ID tokens on /api (and the codec endpoint) with this OpenID Connect provider'),
+    signingKeys: z
+      .array(z.strictObject({ kid: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), key: SecretSourceSchema }))
+      .min(1)
+      .optional()
+      .describe('Ed25519 private keys (PEM) for decision statements; the first signs, all are published (rotation)'),
+    statementTtlSeconds: z.number().int().min(10).max(600).default(120).describe('Lifetime of a signed decision statement'),
+  })
+  .default({ statementTtlSeconds: 120 });
+
 export const GatewayConfigSchema = z.strictObject({
   listen: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8088) }).default({ host: '127.0.0.1', port: 8088 }),
   bodyLimit: z.number().int().min(1024).max(25 * 1024 * 1024).default(1024 * 1024).describe('Largest request body, bytes'),
@@ -50,6 +70,7 @@ export const GatewayConfigSchema = z.strictObject({
     })
     .default({}),
   routes: z.array(RouteSchema).default([]),
+  identity: IdentitySchema.describe('Who may decide: ID token verification and the keys that sign decision statements'),
   senders: z
     .strictObject({
       github: z.record(z.string(), z.string()).optional(),
@@ -94,6 +115,7 @@ export function resolveGatewayConfig(data: unknown, baseDir: string, source = 'g
   const resolveFiles = (list?: SecretSource[]) => list?.forEach((src) => 'file' in src && !isAbsolute(src.file) && (src.file = resolve(baseDir, src.file)));
   const { github, gitlab, generic, slack, feishu, dingtalk } = config.secrets;
   [github, gitlab, generic, slack, feishu?.verificationToken, feishu?.encryptKey, dingtalk].forEach(resolveFiles);
+  resolveFiles(config.identity.signingKeys?.map((k) => k.key));
   const loadedRoutes = config.routes.map((route, i): LoadedRoute => {
     if (!route.spec === !route.repoUrl) {
       throw new SpecError(source, [{ path: `routes[${i}]`, message: 'needs exactly one of spec (a spec file here) or repoUrl (the spec is read from the repository)' }]);

@@ -26,6 +26,8 @@ import {
   type Verdict,
 } from './signatures.js';
 import { TemporalGuard, TemporalUnavailable, type GuardOptions } from './temporal-guard.js';
+import { registerApiRoutes } from './api-routes.js';
+import { createGatewayIdentity, type GatewayIdentity } from './identity.js';
 
 export interface GatewayOptions {
   config: LoadedGatewayConfig;
@@ -38,6 +40,8 @@ export interface GatewayOptions {
   /** Slack response_url prefix the gateway may post message updates to. */
   slackResponseUrlPrefix?: string;
   env?: NodeJS.ProcessEnv;
+  /** Caller verification and statement signing; default from config.identity. */
+  identity?: GatewayIdentity;
 }
 
 type Req = FastifyRequest<{ Body: Buffer }>;
@@ -88,6 +92,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     return problem(reply, 409, 'replayed', 'this request was already accepted once');
   };
   const slackPrefix = opts.slackResponseUrlPrefix ?? 'https://hooks.slack.com/';
+  const identity = opts.identity ?? createGatewayIdentity(config, { env });
 
   const app = Fastify({
     logger: opts.logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers["x-gitlab-token"]'] },
@@ -150,13 +155,18 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     const { route: rule, version, untrusted } = routed.routed;
     const started = process.hrtime.bigint();
     const trigger = { kind: 'webhook' as const, by: triggeredBy(event), ref: event.ref, deliveryId: `${event.provider}:${event.deliveryId}` };
+    // A mapped sender is vouched for by the webhook's signature: the release gets a start statement.
+    const mapped = Object.hasOwn(config.senders[event.provider] ?? {}, event.sender);
+    const signStart = mapped
+      ? (rel: string) => identity.statement({ identity: trigger.by, groups: [], authenticated: true, idp: event.provider, via: event.provider }, { rel, act: 'start' })
+      : undefined;
     try {
       if (!rule.releaseSpec) {
         // Pipelines as code: the build worker reads the spec at the commit; answering does not wait for
         // it (a webhook sender gives up after seconds). The release ID is in the pipeline's result.
         const repo = rule.repoUrl!.replaceAll('{repo}', event.repo);
         const pipeline = await guard.call(() =>
-          startPipeline(shipyard, { repo, commit: event.commit, specPath: rule.specPath, version, environments: rule.environments, buildOnly: rule.buildOnly, untrusted: untrusted || undefined, trigger }),
+          startPipeline(shipyard, { repo, commit: event.commit, specPath: rule.specPath, version, environments: rule.environments, buildOnly: rule.buildOnly, untrusted: untrusted || undefined, trigger, signStart }),
         );
         metrics.startLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
         metrics.breakerOpen.set(0);
@@ -173,6 +183,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
           buildOnly: rule.buildOnly,
           untrusted,
           trigger,
+          signStart,
         }),
       );
       metrics.startLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -395,6 +406,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     const result = await decide(req, route, 'dingtalk', body.senderStaffId ?? body.senderId, decision);
     return reply.code(200).send({ msgtype: 'text', text: { content: result.text } });
   });
+
+  registerApiRoutes(app, { shipyard, guard, identity, count });
 
   // ---- operations ----
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { ShipyardClient } from '../../client/index.js';
-import { createWorker, ROLES, type Role } from '../../workers/worker.js';
+import { createWorker, ROLES, type Role, type WorkerSetup } from '../../workers/worker.js';
 import type { TemporalSettings } from '../../config/temporal.js';
 
 let runtimeInstalled = false;
@@ -76,11 +76,12 @@ export async function withWorkers<T>(
   activities: { build?: object; deploy?: object },
   fn: () => Promise<T>,
   roles: Role[] = ROLES,
+  setup: Partial<WorkerSetup> = {},
 ): Promise<T> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const workers = await Promise.all(
-    roles.map((role) => createWorker(role, { connection, namespace: NAMESPACE, taskQueues: queues, activities })),
+    roles.map((role) => createWorker(role, { connection, namespace: NAMESPACE, taskQueues: queues, activities, ...setup })),
   );
   const runs = workers.map((w) => w.run());
   let failed: unknown;

@@ -195,7 +195,7 @@ describe('shipyard freeze / unfreeze', () => {
       const id = JSON.parse(started.stdout).releaseId;
       await waitForStatus(ctx.shipyard, id, (s) => s.policy?.frozen?.reason === 'peak season', 'held by the freeze');
       const status = await runCli(['status', id], env);
-      assert.match(status.stdout, /policy\s+frozen by ops since .*: peak season/);
+      assert.match(status.stdout, /policy\s+frozen by ops \(unauthenticated\) since .*: peak season/);
       const lifted = await runCli(['unfreeze', '--as', 'ops', '--json'], env);
       assert.equal(lifted.code, 0);
       assert.deepEqual(JSON.parse(lifted.stdout).releases, [id]);

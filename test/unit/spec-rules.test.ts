@@ -66,13 +66,20 @@ describe('helm release names', () => {
 
 describe('approvers are identities the approval validator accepts', () => {
   test('environment and canary step approvers outside the identity rule are refused', () => {
-    expectIssue(doc({ approval: { approvers: ['alice', 'bob smith'] } }), 'environments[0].approval.approvers[1]', /Shipyard identity: .*letters, digits and \. _ @ \+ -/);
+    expectIssue(doc({ approval: { approvers: ['alice', 'bob smith'] } }), 'environments[0].approval.approvers[1]', /must be an approver: .*letters, digits and \. _ @ \+ -.*group:<name>/);
+    expectIssue(doc({ approval: { approvers: ['group:'] } }), 'environments[0].approval.approvers[0]', /must be an approver/);
     expectIssue(doc({ approval: { approvers: ['x'.repeat(129)] } }), 'environments[0].approval.approvers[0]', /Shipyard identity/);
     expectIssue(
       doc({ canary: canary({ workloads: WORKLOADS, steps: [{ setWeight: 50 }, { approval: { approvers: ['ops;rm -rf'] } }] }) }),
       'environments[0].canary.steps[1].approval.approvers[0]',
       /Shipyard identity/,
     );
+  });
+
+  test('group:<name> entries pass, and a group may give more approvals than the list has entries', () => {
+    const spec = parseSpec(doc({ approval: { approvers: ['group:sre', 'alice'], required: 3 } }));
+    assert.deepEqual(spec.environments[0].approval!.approvers, ['group:sre', 'alice']);
+    expectIssue(doc({ approval: { approvers: ['alice', 'bob'], required: 3 } }), 'environments[0].approval.required', /more approvals than it lists approvers/);
   });
 
   test('user names, e-mail addresses and bot ids pass', () => {

@@ -8,6 +8,7 @@ import { releaseMetrics } from '../metrics.js';
 import type { EnvironmentSpec } from '../../spec/schema.js';
 import type { PendingApproval } from '../types.js';
 import type { Notifier } from './notify.js';
+import { refreshTrust } from './identity.js';
 import type { ReleaseState } from './state.js';
 
 /** Thrown inside the release when a gate is rejected or times out. */
@@ -93,6 +94,7 @@ export async function unsubscribeFromFreeze(r: ReleaseState): Promise<void> {
 /** Waits for the gate's approvals; a rejection or the timeout rejects the release. */
 export async function approvalGate(r: ReleaseState, notifier: Notifier, gate: string, environment: string, options: GateOptions): Promise<void> {
   const timeoutMs = parseDuration(options.timeout);
+  await refreshTrust(r);
   const now = Date.now();
   const pending: PendingApproval = {
     gate,
@@ -103,6 +105,8 @@ export async function approvalGate(r: ReleaseState, notifier: Notifier, gate: st
     openedAt: new Date(now).toISOString(),
     timeoutAt: new Date(now + timeoutMs).toISOString(),
     approvedBy: [],
+    // Production mode cannot tell who an unverified trigger was: four-eyes then takes two approvers.
+    ...(options.fourEyes && r.trust?.requireSigned && !r.triggerVerified ? { fourEyesUnverifiedTrigger: true } : {}),
   };
   r.gateResult = undefined;
   r.status.approvals.pending = pending;

@@ -2,11 +2,12 @@
 // signals, the lease's answers, background analysis reports, and the status query. Handlers only
 // change ReleaseState; the stages wait on it.
 import { getExternalWorkflowHandle, log, setHandler } from '@temporalio/workflow';
-import { validateDecision } from '../approval.js';
+import { authenticate, validateDecision, type Decider } from '../approval.js';
 import {
   abortSignal,
   analysisReportSignal,
   approveUpdate,
+  controlUpdate,
   freezeSignal,
   leaseDeniedSignal,
   leaseGrantedSignal,
@@ -21,27 +22,52 @@ import {
   unfreezeSignal,
 } from '../messages.js';
 import { releaseMetrics } from '../metrics.js';
-import type { ApprovalReply, ApprovalRequest, FreezeRequest } from '../types.js';
+import type { AbortRequest, ApprovalReply, ApprovalRequest, ControlReply, ControlRequest, FreezeRequest, PauseRequest } from '../types.js';
+import { refuse, remember, trustContext } from './identity.js';
 import type { ReleaseState } from './state.js';
 
 export function installHandlers(r: ReleaseState): void {
   setHandler(statusQuery, () => r.status);
-  setHandler(approveUpdate, (req) => decide(r, req, 'approve'), {
-    validator: (req) => validateDecision(r.status.approvals.pending, req, r.input.trigger.by, 'approve'),
-    description: 'Approve the pending gate: { approver, comment?, gate? }',
+  const check = (req: ApprovalRequest, kind: 'approve' | 'reject') =>
+    validateDecision(r.status.approvals.pending, req, { by: r.input.trigger.by, verified: r.triggerVerified }, kind, trustContext(r));
+  setHandler(approveUpdate, (req) => decide(r, check(req, 'approve'), 'approve'), {
+    validator: (req) => void check(req, 'approve'),
+    description: 'Approve the pending gate: { statement } signed by the gateway, or (development mode) { approver, comment?, gate? }',
   });
-  setHandler(rejectUpdate, (req) => decide(r, req, 'reject'), {
-    validator: (req) => validateDecision(r.status.approvals.pending, req, r.input.trigger.by, 'reject'),
-    description: 'Reject the pending gate; the release rolls back: { approver, comment?, gate? }',
+  setHandler(rejectUpdate, (req) => decide(r, check(req, 'reject'), 'reject'), {
+    validator: (req) => void check(req, 'reject'),
+    description: 'Reject the pending gate; the release rolls back: { statement }, or (development mode) { approver, comment?, gate? }',
   });
-  setHandler(abortSignal, (req) => requestAbort(r, req?.by || 'unknown', req?.reason));
+  setHandler(controlUpdate, (req) => control(r, req, authenticate(req, [req.action], trustContext(r))), {
+    validator: (req) => {
+      if (!req || !['abort', 'pause', 'resume'].includes(req.action)) throw new Error('action must be abort, pause or resume');
+      authenticate(req, [req.action], trustContext(r));
+    },
+    description: 'Abort, pause or resume with a verified identity: { action, statement } (development mode: { action, by, reason? })',
+  });
+  // The signals stay for older clients. A release that checks identities takes them only as the
+  // update would (a valid statement, or unsigned in development mode); a refused one shows in status.
+  const fromSignal = (action: 'abort' | 'pause' | 'resume', req: AbortRequest | PauseRequest | undefined): Decider | undefined => {
+    // Unsigned in development mode (and every signal on releases from before signed decisions): as before.
+    if (!r.trust || (req?.statement === undefined && !r.trust.requireSigned)) return { identity: req?.by || 'unknown', groups: [], authenticated: false, reason: req?.reason };
+    try {
+      return authenticate(req, [action], trustContext(r));
+    } catch (err) {
+      refuse(r, action, req?.by, (err as Error).message);
+      return undefined;
+    }
+  };
+  setHandler(abortSignal, (req) => {
+    const d = fromSignal('abort', req);
+    if (d) control(r, { action: 'abort' }, d);
+  });
   setHandler(pauseSignal, (req) => {
-    if (r.status.paused) return;
-    r.status.paused = { by: req?.by || 'unknown', reason: req?.reason, at: new Date().toISOString() };
+    const d = fromSignal('pause', req);
+    if (d) control(r, { action: 'pause' }, d);
   });
-  setHandler(resumeSignal, () => {
-    r.status.paused = null;
-    r.resumes++;
+  setHandler(resumeSignal, (req) => {
+    const d = fromSignal('resume', req);
+    if (d) control(r, { action: 'resume' }, d);
   });
   setHandler(freezeSignal, (req) => onFreeze(r, req, true));
   setHandler(unfreezeSignal, (req) => onFreeze(r, req, false));
@@ -84,9 +110,9 @@ export function installHandlers(r: ReleaseState): void {
   });
 }
 
-export function requestAbort(r: ReleaseState, by: string, reason?: string): void {
+export function requestAbort(r: ReleaseState, by: string, reason?: string, authenticated?: boolean): void {
   if (r.abortRequest || r.status.outcome !== 'running') return;
-  r.abortRequest = { by, reason };
+  r.abortRequest = { by, reason, ...(authenticated !== undefined ? { authenticated } : {}) };
   r.status.abort = r.abortRequest;
   log.info('abort requested', { by, reason });
   r.mainScope.cancel();
@@ -110,21 +136,45 @@ function ticket(r: ReleaseState, key: string, apply: (t: NonNullable<ReturnType<
   }
 }
 
-function decide(r: ReleaseState, req: ApprovalRequest, kind: 'approve' | 'reject'): ApprovalReply {
+/** Applies abort, pause or resume for a decider the caller has authenticated. */
+function control(r: ReleaseState, req: Pick<ControlRequest, 'action'>, d: Decider): ControlReply {
+  remember(r, d);
+  // Only releases that check identities say whether the decider was authenticated.
+  const auth = r.trust ? { authenticated: d.authenticated } : {};
+  let changed = false;
+  if (req.action === 'abort') {
+    changed = !r.abortRequest && r.status.outcome === 'running';
+    requestAbort(r, d.identity, d.reason, r.trust ? d.authenticated : undefined);
+  } else if (req.action === 'pause') {
+    changed = !r.status.paused;
+    if (changed) r.status.paused = { by: d.identity, reason: d.reason, at: new Date().toISOString(), ...auth };
+  } else {
+    changed = r.status.paused !== null;
+    r.status.paused = null;
+    r.resumes++;
+  }
+  return { action: req.action, by: d.identity, authenticated: d.authenticated, changed };
+}
+
+function decide(r: ReleaseState, d: Decider, kind: 'approve' | 'reject'): ApprovalReply {
+  remember(r, d);
   const pending = r.status.approvals.pending!;
   r.status.approvals.decisions.push({
     gate: pending.gate,
     decision: kind === 'approve' ? 'approved' : 'rejected',
-    approver: req.approver,
-    comment: req.comment,
-    via: req.via,
+    approver: d.identity,
+    comment: d.comment,
+    via: d.via,
     at: new Date().toISOString(),
+    ...(r.trust ? { authenticated: d.authenticated, ...(d.groups.length ? { groups: d.groups } : {}) } : {}),
   });
   if (kind === 'reject') {
     r.gateResult = 'rejected';
   } else {
-    pending.approvedBy.push(req.approver);
-    if (pending.approvedBy.length >= pending.required) r.gateResult = 'approved';
+    pending.approvedBy.push(d.identity);
+    // Four-eyes with an unverified trigger: the triggerer could be anyone, so two people must approve.
+    const required = pending.fourEyesUnverifiedTrigger ? Math.max(pending.required, 2) : pending.required;
+    if (pending.approvedBy.length >= required) r.gateResult = 'approved';
   }
   const closed = r.gateResult !== undefined;
   if (closed) {
@@ -135,7 +185,7 @@ function decide(r: ReleaseState, req: ApprovalRequest, kind: 'approve' | 'reject
     gate: pending.gate,
     decision: kind === 'approve' ? 'approved' : 'rejected',
     approvals: pending.approvedBy.length,
-    required: pending.required,
+    required: pending.fourEyesUnverifiedTrigger ? Math.max(pending.required, 2) : pending.required,
     closed,
   };
 }

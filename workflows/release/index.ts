@@ -11,6 +11,7 @@ import type { Outcome, ReleaseInput, ReleaseResult } from '../types.js';
 import { finish, summary, unwind } from './finish.js';
 import { policyGate, subscribeToFreeze } from './gates.js';
 import { installHandlers } from './handlers.js';
+import { loadTrust } from './identity.js';
 import { Notifier } from './notify.js';
 import { buildStage, imageStage } from './stages/build.js';
 import { environmentStage } from './stages/environment.js';
@@ -25,6 +26,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const unknown = (input.environments ?? []).filter((n) => !r.spec.environments.some((e) => e.name === n));
   if (unknown.length) throw ApplicationFailure.nonRetryable(`unknown environment(s): ${unknown.join(', ')}`, 'InvalidReleaseInput');
   const notifier = new Notifier(r);
+  await loadTrust(r);
   r.upsert([
     { key: SA.service, value: r.spec.service },
     { key: SA.version, value: input.version },

@@ -9,7 +9,14 @@ import { createActivityProxies, type ActivityProxies } from '../activity-options
 import { releaseMetrics } from '../metrics.js';
 import { Saga } from '../saga.js';
 import { SA } from '../search-attributes.js';
-import type { AbortRequest, FreezeState, ReleaseInput, ReleaseStatus, Stage, StageRecord } from '../types.js';
+import type { AbortRequest, FreezeState, ReleaseInput, ReleaseStatus, Stage, StageRecord, Trigger, TriggerRecord } from '../types.js';
+import type { DecisionTrust } from '../decision-statement.js';
+
+/** The trigger as status shows it: the statement is evidence, not something to display. */
+function triggerRecord(trigger: Trigger): TriggerRecord {
+  const { statement: _statement, ...rest } = trigger;
+  return rest;
+}
 
 const MAX_RECORDS = 200;
 
@@ -48,6 +55,12 @@ export class ReleaseState {
    * was generated, `first-install` when there was no stable yet (helm installed it; no canary).
    */
   readonly generated = new Map<string, 'canary' | 'first-install'>();
+  /** The decision keys and mode of this release's orchestrator (unset on releases from before signed decisions). */
+  trust: DecisionTrust | undefined;
+  /** Statement ids this release accepted, with their expiry (s): each is accepted once. */
+  readonly usedStatements = new Map<string, number>();
+  /** A signed start statement vouched for the trigger. */
+  triggerVerified = false;
 
   constructor(readonly input: ReleaseInput) {
     this.spec = input.spec;
@@ -62,7 +75,7 @@ export class ReleaseState {
       service: this.spec.service,
       version: input.version,
       commit: input.commit,
-      trigger: input.trigger,
+      trigger: triggerRecord(input.trigger),
       environments: this.environments.map((e) => e.name),
       attempt: this.attempt,
       stage: 'queued',
