@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { loadSpecFile, SpecError, formatPath } from '../../spec/load.js';
 import type { ReleaseSpec } from '../../spec/schema.js';
 
+const FEISHU_API_BASE = 'https://open.feishu.cn';
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable');
 /** Where one secret comes from. Several per provider are all accepted, for rotation without downtime. */
 const SecretSourceSchema = z.union([z.strictObject({ env: envName }), z.strictObject({ file: z.string().min(1) })]);
@@ -65,7 +66,14 @@ export const GatewayConfigSchema = z.strictObject({
       gitlab: Secrets.optional(),
       generic: Secrets.optional(),
       slack: Secrets.optional(),
-      feishu: z.strictObject({ verificationToken: Secrets, encryptKey: Secrets.optional() }).optional(),
+      feishu: z
+        .strictObject({
+          verificationToken: Secrets,
+          encryptKey: Secrets.optional(),
+          appId: Secrets.optional().describe('The Feishu app (with appSecret): card callbacks are answered at once and the card is updated with the result later'),
+          appSecret: Secrets.optional(),
+        })
+        .optional(),
       dingtalk: Secrets.optional(),
     })
     .default({}),
@@ -88,8 +96,13 @@ export const GatewayConfigSchema = z.strictObject({
           dingtalk: z.record(z.string(), z.string()).default({}),
         })
         .default({ slack: {}, feishu: {}, dingtalk: {} }),
+      feishuApiBase: z
+        .string()
+        .url()
+        .default(FEISHU_API_BASE)
+        .describe('Feishu Open API base URL for tenant tokens and card updates (Lark: https://open.larksuite.com)'),
     })
-    .default({ users: { slack: {}, feishu: {}, dingtalk: {} } }),
+    .default({ users: { slack: {}, feishu: {}, dingtalk: {} }, feishuApiBase: FEISHU_API_BASE }),
 });
 
 export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
@@ -114,8 +127,11 @@ export function resolveGatewayConfig(data: unknown, baseDir: string, source = 'g
   // Secret files are relative to the config file too.
   const resolveFiles = (list?: SecretSource[]) => list?.forEach((src) => 'file' in src && !isAbsolute(src.file) && (src.file = resolve(baseDir, src.file)));
   const { github, gitlab, generic, slack, feishu, dingtalk } = config.secrets;
-  [github, gitlab, generic, slack, feishu?.verificationToken, feishu?.encryptKey, dingtalk].forEach(resolveFiles);
+  [github, gitlab, generic, slack, feishu?.verificationToken, feishu?.encryptKey, feishu?.appId, feishu?.appSecret, dingtalk].forEach(resolveFiles);
   resolveFiles(config.identity.signingKeys?.map((k) => k.key));
+  if (feishu && !feishu.appId !== !feishu.appSecret) {
+    throw new SpecError(source, [{ path: 'secrets.feishu', message: 'appId and appSecret go together (the tenant access token needs both)' }]);
+  }
   const loadedRoutes = config.routes.map((route, i): LoadedRoute => {
     if (!route.spec === !route.repoUrl) {
       throw new SpecError(source, [{ path: `routes[${i}]`, message: 'needs exactly one of spec (a spec file here) or repoUrl (the spec is read from the repository)' }]);
@@ -142,4 +158,21 @@ export function loadGatewayConfig(path: string): LoadedGatewayConfig {
     throw new SpecError(path, [{ path: '', message: `cannot read: ${(err as Error).message}` }]);
   }
   return resolveGatewayConfig(data, dirname(resolve(path)), path);
+}
+
+/**
+ * Settings the gateway refuses to run with in production (SHIPYARD_MODE=production, as for the
+ * deploy worker's egress policy); in development they are warnings. Returns the warnings.
+ */
+export function checkGatewaySecurity(config: GatewayConfig, env: NodeJS.ProcessEnv = process.env): string[] {
+  const problems: string[] = [];
+  const feishu = config.secrets.feishu;
+  if (feishu && !feishu.encryptKey) {
+    // Token-only callbacks are unsigned: the token is a shared password, sent with every request.
+    problems.push('Feishu is configured without an encrypt key: callbacks are checked by token only (no signature); set secrets.feishu.encryptKey');
+  }
+  if (problems.length && env.SHIPYARD_MODE === 'production') {
+    throw new Error(`refusing to start in production mode (SHIPYARD_MODE=production): ${problems.join('; ')}`);
+  }
+  return problems;
 }

@@ -1,6 +1,8 @@
 // The gateway process: `node dist/client/gateway/main.js` (npm start runs it too).
 //   SHIPYARD_GATEWAY_CONFIG  gateway config file (default examples/gateway.yaml)
 //   SHIPYARD_GATEWAY_HOST / SHIPYARD_GATEWAY_PORT  override the config's listen address
+//   SHIPYARD_MODE=production  refuse to start with settings that are only warned about in development
+//                             (Feishu token-only callbacks)
 // Temporal settings are the usual TEMPORAL_* variables; the gateway starts even while Temporal is
 // down (it answers 503 + Retry-After until it is back).
 import { fileURLToPath } from 'node:url';
@@ -26,11 +28,6 @@ async function main() {
   process.on('SIGTERM', shutdown);
   await app.listen({ host, port });
   app.log.info({ config: path, routes: config.loadedRoutes.length }, `shipyard gateway listening on http://${host}:${port}`);
-  const feishu = config.secrets.feishu;
-  if (feishu && !feishu.encryptKey) {
-    // Token-only callbacks are unsigned: the token is a shared password, sent with every request.
-    app.log.warn('Feishu is configured without an encrypt key: callbacks are checked by token only (no signature); set secrets.feishu.encryptKey');
-  }
 }
 
 main().catch((err) => {

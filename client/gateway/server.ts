@@ -1,30 +1,22 @@
-// The HTTP gateway: signed webhooks start releases, chat callbacks approve them.
+// The HTTP gateway: signed webhooks start releases, chat callbacks approve them (chat-routes.ts).
 // Order of checks on every request: size (413) -> content type (415) -> signature over the raw
 // bytes (401) -> JSON (400) -> event kind (202 ignored) -> route (202 ignored) -> Temporal
-// (503 + Retry-After when unreachable). No 2xx is ever sent for an event Temporal did not take.
+// (503 + Retry-After when unreachable). No 2xx is ever sent for a webhook event Temporal did not
+// take; chat callbacks are acknowledged before their decision and told its result later.
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ShipyardClient } from '../index.js';
 import { ShipyardUsageError } from '../errors.js';
 import { startPipeline } from '../pipeline.js';
-import { decidedText, parseButtonValue, parseCommand, type ChatDecision } from './chat.js';
-import type { LoadedGatewayConfig } from './config.js';
+import { registerChatRoutes } from './chat-routes.js';
+import { checkGatewaySecurity, type LoadedGatewayConfig } from './config.js';
 import { normalizeGeneric, normalizeGithub, normalizeGitlab, type GitEvent, type Normalized, type Provider } from './events.js';
+import { headerOf, mediaType, parseJson, problem, type Req } from './http.js';
 import { GatewayMetrics } from './metrics.js';
 import { routeEvent } from './routing.js';
 import { ReplayCache } from './replay-cache.js';
 import { SecretSet } from './secrets.js';
-import {
-  decryptFeishu,
-  verifyDingtalk,
-  verifyFeishuSignature,
-  verifyFeishuToken,
-  verifyGeneric,
-  verifyGithub,
-  verifyGitlab,
-  verifySlack,
-  type Verdict,
-} from './signatures.js';
+import { verifyGeneric, verifyGithub, verifyGitlab, type Verdict } from './signatures.js';
 import { TemporalGuard, TemporalUnavailable, type GuardOptions } from './temporal-guard.js';
 import { registerApiRoutes } from './api-routes.js';
 import { createGatewayIdentity, type GatewayIdentity } from './identity.js';
@@ -39,39 +31,18 @@ export interface GatewayOptions {
   guard?: GuardOptions;
   /** Slack response_url prefix the gateway may post message updates to. */
   slackResponseUrlPrefix?: string;
+  /** Where `{env: NAME}` secrets and SHIPYARD_MODE are read (process.env by default). */
   env?: NodeJS.ProcessEnv;
   /** Caller verification and statement signing; default from config.identity. */
   identity?: GatewayIdentity;
-}
-
-type Req = FastifyRequest<{ Body: Buffer }>;
-
-function problem(reply: FastifyReply, status: number, error: string, detail?: string) {
-  return reply.code(status).send({ error, ...(detail ? { detail } : {}) });
-}
-
-function mediaType(req: FastifyRequest): string {
-  return String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-}
-
-function parseJson(raw: Buffer): { ok: true; value: any } | { ok: false } {
-  try {
-    const value = JSON.parse(raw.toString('utf8'));
-    return value !== null && typeof value === 'object' ? { ok: true, value } : { ok: false };
-  } catch {
-    return { ok: false };
-  }
-}
-
-function headerOf(req: FastifyRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 export async function buildGateway(opts: GatewayOptions): Promise<{ app: FastifyInstance; metrics: GatewayMetrics; guard: TemporalGuard }> {
   const { config, shipyard } = opts;
   const now = opts.now ?? Date.now;
   const env = opts.env ?? process.env;
+  // Throws in production mode for settings that are only warnings in development.
+  const warnings = checkGatewaySecurity(config, env);
   const metrics = new GatewayMetrics();
   const guard = new TemporalGuard({ withDeadline: (deadline, fn) => shipyard.client.withDeadline(deadline, fn), ...opts.guard });
   const secrets = {
@@ -81,6 +52,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     slack: new SecretSet('slack', config.secrets.slack ?? [], env),
     feishuToken: new SecretSet('feishu', config.secrets.feishu?.verificationToken ?? [], env),
     feishuKey: new SecretSet('feishu', config.secrets.feishu?.encryptKey ?? [], env),
+    feishuAppId: new SecretSet('feishu', config.secrets.feishu?.appId ?? [], env),
+    feishuAppSecret: new SecretSet('feishu', config.secrets.feishu?.appSecret ?? [], env),
     dingtalk: new SecretSet('dingtalk', config.secrets.dingtalk ?? [], env),
   };
   const window = config.replayWindowSeconds;
@@ -111,6 +84,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     req.log.error({ err }, 'gateway error');
     return problem(reply, 500, 'internal error');
   });
+  for (const warning of warnings) app.log.warn(warning);
   app.setNotFoundHandler((req, reply) => problem(reply, 404, 'not found', `${req.method} ${req.url.split('?')[0]}`));
 
   const count = (route: string, outcome: string) => metrics.requests.inc({ route, outcome });
@@ -267,145 +241,9 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     (req, body) => normalizeGeneric(deliveryId(req, 'x-shipyard-delivery'), body),
   ));
 
-  // ---- chat approvals ----
+  // ---- chat approvals (chat-routes.ts) ----
 
-  /** Maps the chat user, asks the workflow, and returns the text to show in chat. */
-  async function decide(req: FastifyRequest, route: string, provider: 'slack' | 'feishu' | 'dingtalk', chatUser: unknown, decision: ChatDecision) {
-    const identity = typeof chatUser === 'string' ? config.chat.users[provider][chatUser] : undefined;
-    if (!identity) {
-      count(route, 'unmapped_user');
-      req.log.warn({ provider, releaseId: decision.releaseId }, 'chat user is not mapped to a Shipyard identity');
-      return { ok: false, text: `You are not mapped to a Shipyard approver (${provider} user ${String(chatUser).slice(0, 64)}); ask an admin to add you to the gateway's chat.users.` };
-    }
-    try {
-      const request = { approver: identity, gate: decision.gate, comment: decision.comment, via: provider };
-      const reply = await guard.call(() => (decision.decision === 'approve' ? shipyard.approve(decision.releaseId, request) : shipyard.reject(decision.releaseId, request)));
-      count(route, decision.decision === 'approve' ? 'approved' : 'rejected');
-      req.log.info({ releaseId: decision.releaseId, gate: reply.gate, approver: identity, decision: decision.decision }, 'chat decision');
-      return { ok: true, text: decidedText(decision, identity, reply) };
-    } catch (err) {
-      if (err instanceof ShipyardUsageError) {
-        count(route, 'refused');
-        return { ok: false, text: `Not done: ${err.message}` };
-      }
-      throw err;
-    }
-  }
-
-  app.post('/chat/slack/interactions', async (req: Req, reply) => {
-    const route = 'chat_slack';
-    if (mediaType(req) !== 'application/x-www-form-urlencoded') return problem(reply, 415, 'unsupported media type', 'Slack interactivity posts application/x-www-form-urlencoded');
-    if (!secrets.slack.configured) return problem(reply, 404, 'not configured', 'Slack has no signing secret configured on this gateway');
-    const raw = req.body ?? Buffer.alloc(0);
-    const verdict = verifySlack(req.headers, raw, secrets.slack, now(), window);
-    if (!verdict.ok) return unauthorized(reply, route, 'slack', verdict);
-    const again = replayed(reply, route, headerOf(req, 'x-slack-signature'), raw);
-    if (again) return again;
-    const payloadText = new URLSearchParams(raw.toString('utf8')).get('payload');
-    const parsed = payloadText ? parseJson(Buffer.from(payloadText)) : { ok: false as const };
-    if (!parsed.ok) {
-      count(route, 'bad_request');
-      return problem(reply, 400, 'malformed payload', 'expected a payload= form field holding JSON');
-    }
-    const payload = parsed.value;
-    if (payload.type !== 'block_actions' || !Array.isArray(payload.actions) || !payload.actions[0]) {
-      count(route, 'ignored');
-      return reply.code(200).send({ status: 'ignored', reason: `interaction type '${String(payload.type).slice(0, 40)}' is not an approval` });
-    }
-    const decision = parseButtonValue(payload.actions[0].value);
-    if ('invalid' in decision) {
-      count(route, 'bad_request');
-      return problem(reply, 400, 'bad action', decision.invalid);
-    }
-    {
-      const result = await decide(req, route, 'slack', payload.user?.id, decision);
-      // Update the message the button was on, so the channel sees who decided.
-      const responseUrl = typeof payload.response_url === 'string' ? payload.response_url : undefined;
-      if (responseUrl && responseUrl.startsWith(slackPrefix)) {
-        const body = result.ok ? { replace_original: true, text: result.text } : { response_type: 'ephemeral', replace_original: false, text: result.text };
-        fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) }).catch((err) =>
-          req.log.warn({ err: err.message }, 'slack response_url update failed'),
-        );
-      }
-      return reply.code(200).send({ ok: result.ok, text: result.text });
-    }
-  });
-
-  app.post('/chat/feishu/callback', async (req: Req, reply) => {
-    const route = 'chat_feishu';
-    if (mediaType(req) !== 'application/json') return problem(reply, 415, 'unsupported media type', 'send application/json');
-    if (!secrets.feishuToken.configured) return problem(reply, 404, 'not configured', 'Feishu has no verification token configured on this gateway');
-    const raw = req.body ?? Buffer.alloc(0);
-    let parsed = parseJson(raw);
-    if (!parsed.ok) {
-      count(route, 'bad_request');
-      return problem(reply, 400, 'malformed JSON', 'the body is not a JSON object');
-    }
-    let body = parsed.value;
-    let signed = false;
-    if (secrets.feishuKey.configured) {
-      // With an encrypt key, Feishu signs every request; accept nothing unsigned.
-      const verdict = verifyFeishuSignature(req.headers, raw, secrets.feishuKey, now(), window);
-      if (!verdict.ok) return unauthorized(reply, route, 'feishu', verdict);
-      signed = true;
-      if (typeof body.encrypt === 'string') {
-        const plain = decryptFeishu(body.encrypt, secrets.feishuKey);
-        if (!plain) return unauthorized(reply, route, 'feishu', { ok: false, reason: 'encrypted payload does not decrypt with the configured key' });
-        parsed = parseJson(Buffer.from(plain));
-        if (!parsed.ok) return problem(reply, 400, 'malformed JSON', 'the decrypted payload is not a JSON object');
-        body = parsed.value;
-      }
-    }
-    const token = body.header?.token ?? body.token;
-    const tokenVerdict = verifyFeishuToken(token, secrets.feishuToken);
-    if (!tokenVerdict.ok) return unauthorized(reply, route, 'feishu', tokenVerdict);
-    if (body.type === 'url_verification') {
-      count(route, 'url_verification');
-      return reply.code(200).send({ challenge: String(body.challenge ?? '') });
-    }
-    if (!signed) {
-      // Token-only mode has no request timestamp; the event's own create_time (ms) bounds replays.
-      const created = Number(body.header?.create_time);
-      if (!Number.isFinite(created) || Math.abs(now() - created) / 1000 > window) {
-        return unauthorized(reply, route, 'feishu', { ok: false, reason: `event create_time is missing or outside the ${window}s replay window` });
-      }
-    }
-    // Signed or token-only, the same request is accepted once (url_verification above may repeat).
-    const again = replayed(reply, route, headerOf(req, 'x-lark-signature'), raw);
-    if (again) return again;
-    const event = body.event ?? body;
-    const decision = parseButtonValue(event.action?.value);
-    if ('invalid' in decision) {
-      count(route, 'bad_request');
-      return problem(reply, 400, 'bad action', decision.invalid);
-    }
-    const result = await decide(req, route, 'feishu', event.operator?.open_id ?? event.open_id, decision);
-    return reply.code(200).send({ toast: { type: result.ok ? 'success' : 'error', content: result.text } });
-  });
-
-  app.post('/chat/dingtalk/callback', async (req: Req, reply) => {
-    const route = 'chat_dingtalk';
-    if (mediaType(req) !== 'application/json') return problem(reply, 415, 'unsupported media type', 'send application/json');
-    if (!secrets.dingtalk.configured) return problem(reply, 404, 'not configured', 'DingTalk has no app secret configured on this gateway');
-    const verdict = verifyDingtalk(req.headers, secrets.dingtalk, now(), window);
-    if (!verdict.ok) return unauthorized(reply, route, 'dingtalk', verdict);
-    // DingTalk's sign covers only the timestamp: the body is part of what must not repeat.
-    const again = replayed(reply, route, headerOf(req, 'sign'), headerOf(req, 'timestamp'), req.body ?? Buffer.alloc(0));
-    if (again) return again;
-    const parsed = parseJson(req.body ?? Buffer.alloc(0));
-    if (!parsed.ok) {
-      count(route, 'bad_request');
-      return problem(reply, 400, 'malformed JSON', 'the body is not a JSON object');
-    }
-    const body = parsed.value;
-    const decision = parseCommand(body.text?.content);
-    if ('invalid' in decision) {
-      count(route, 'bad_request');
-      return reply.code(200).send({ msgtype: 'text', text: { content: decision.invalid } });
-    }
-    const result = await decide(req, route, 'dingtalk', body.senderStaffId ?? body.senderId, decision);
-    return reply.code(200).send({ msgtype: 'text', text: { content: result.text } });
-  });
+  registerChatRoutes(app, { config, shipyard, guard, secrets, now, window, slackPrefix, count, replayed, unauthorized, unavailable });
 
   registerApiRoutes(app, { shipyard, guard, identity, count });
 

@@ -1,6 +1,7 @@
 // Chat-ops approvals end to end: a signed Slack / Feishu / DingTalk callback through the real gateway
 // approves a release waiting at its gate on the real dev server (workflow activities MOCKED).
-// Unmapped users, forged and stale callbacks decide nothing.
+// Unmapped users, forged and stale callbacks decide nothing. Slack is acknowledged with an empty 200
+// and the result arrives at the response_url (gateway-chat-deferred.test.ts: a slow Temporal).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -20,7 +21,8 @@ const spec = twoEnvSpec({ service, withBuild: false, production: { approval: { a
 let shipyard: ShipyardClient;
 let gw: RunningGateway;
 let slackHook: Server;
-const slackUpdates: any[] = [];
+/** What the gateway posted to each response_url path. */
+const slackUpdates: { path: string; body: any }[] = [];
 let slackUrl = '';
 
 before(async () => {
@@ -30,12 +32,12 @@ before(async () => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
-      slackUpdates.push(JSON.parse(body));
+      slackUpdates.push({ path: req.url ?? '', body: JSON.parse(body) });
       res.end('ok');
     });
   });
   await new Promise<void>((r) => slackHook.listen(0, '127.0.0.1', r));
-  slackUrl = `http://127.0.0.1:${(slackHook.address() as { port: number }).port}/actions/T1/B1/x`;
+  slackUrl = `http://127.0.0.1:${(slackHook.address() as { port: number }).port}`;
   gw = await startGateway(shipyard, gatewayConfig(spec), { slackResponseUrlPrefix: 'http://127.0.0.1:' });
 });
 after(async () => {
@@ -60,38 +62,48 @@ async function withPendingRelease(fn: (id: string) => Promise<void>) {
   });
 }
 
-const slackPayload = (releaseId: string, user: string, decision: 'approve' | 'reject' = 'approve') => ({
+/** Each interaction gets its own response_url, so its update can be told apart. */
+const slackPayload = (releaseId: string, user: string, decision: 'approve' | 'reject' = 'approve', path = `/actions/T1/B1/${randomBytes(6).toString('hex')}`) => ({
   type: 'block_actions',
   user: { id: user, username: user.toLowerCase(), team_id: 'T1' },
   team: { id: 'T1', domain: 'acme' },
   channel: { id: 'C1', name: 'releases' },
-  response_url: slackUrl,
+  response_url: `${slackUrl}${path}`,
   trigger_id: '123.456.abc',
   actions: [{ type: 'button', action_id: `shipyard_${decision}`, block_id: 'gate', value: buttonValue({ releaseId, gate: 'production/approval', decision }), action_ts: '1700000000.000' }],
 });
 
+/** The message the gateway posted to this interaction's response_url. */
+const slackUpdate = (payload: { response_url: string }) =>
+  eventually(async () => slackUpdates.find((u) => payload.response_url.endsWith(u.path))?.body, 15_000, 'slack response_url update');
+
 describe('chat approvals through the gateway (real dev server; activities mocked)', () => {
   test('Slack: a mapped user approves; the message is updated with who approved', async () => {
     await withPendingRelease(async (id) => {
-      const { body, headers } = slackRequest(slackPayload(id, 'U0ALICE'));
+      const payload = slackPayload(id, 'U0ALICE');
+      const { body, headers } = slackRequest(payload);
       const res = await send(`${gw.url}/chat/slack/interactions`, body, headers);
       assert.equal(res.status, 200, res.text);
-      assert.equal(res.body.ok, true);
-      assert.match(res.body.text, /^Approved by alice: production\/approval of release\//);
+      assert.equal(res.text, '', 'an empty 200 acknowledges the interaction');
+      const update = await slackUpdate(payload);
+      assert.equal(update.replace_original, true);
+      assert.match(update.text, /^Approved by alice: production\/approval of release\//);
       const final = await shipyard.wait(id, undefined, 200);
       assert.equal(final.outcome, 'succeeded');
       assert.deepEqual(final.status!.approvals.decisions.map((d) => [d.approver, d.decision, d.via]), [['alice', 'approved', 'slack']]);
-      await eventually(async () => slackUpdates.some((u) => u.replace_original === true && /Approved by alice/.test(u.text)), 5000, 'slack message update');
     });
   });
 
   test('Slack: unmapped user, forged and stale callbacks decide nothing; the validator still refuses four-eyes', async () => {
     await withPendingRelease(async (id) => {
-      const unmapped = slackRequest(slackPayload(id, 'U0MALLORY'));
+      const mallory = slackPayload(id, 'U0MALLORY');
+      const unmapped = slackRequest(mallory);
       const r1 = await send(`${gw.url}/chat/slack/interactions`, unmapped.body, unmapped.headers);
       assert.equal(r1.status, 200);
-      assert.equal(r1.body.ok, false);
-      assert.match(r1.body.text, /not mapped to a Shipyard approver/);
+      const u1 = await slackUpdate(mallory);
+      assert.equal(u1.response_type, 'ephemeral');
+      assert.equal(u1.replace_original, false);
+      assert.match(u1.text, /not mapped to a Shipyard approver/);
       // The same signed request again, inside its window: accepted once only.
       const replay = await send(`${gw.url}/chat/slack/interactions`, unmapped.body, unmapped.headers);
       assert.equal(replay.status, 409, replay.text);
@@ -104,11 +116,13 @@ describe('chat approvals through the gateway (real dev server; activities mocked
       assert.equal(r3.status, 401);
       assert.match(r3.body.detail, /outside the 300s replay window/);
       // carol triggered the release: mapped, signed, and still refused by the workflow's validator.
-      const own = slackRequest(slackPayload(id, 'U0CAROL'));
+      const carol = slackPayload(id, 'U0CAROL');
+      const own = slackRequest(carol);
       const r4 = await send(`${gw.url}/chat/slack/interactions`, own.body, own.headers);
       assert.equal(r4.status, 200);
-      assert.equal(r4.body.ok, false);
-      assert.match(r4.body.text, /four-eyes: 'carol' triggered this release/);
+      const u4 = await slackUpdate(carol);
+      assert.equal(u4.response_type, 'ephemeral');
+      assert.match(u4.text, /^Not done: .*four-eyes: 'carol' triggered this release/);
       const s = await shipyard.status(id);
       assert.equal(s.approvals.pending?.gate, 'production/approval');
       assert.equal(s.approvals.decisions.length, 0);

@@ -10,7 +10,8 @@ import { safeEqual, verifyGeneric, verifyGithub, verifySlack, verifyDingtalk, de
 import { normalizeGithub } from '../../client/gateway/events.js';
 import { parseCommand, parseButtonValue } from '../../client/gateway/chat.js';
 import { routeEvent } from '../../client/gateway/routing.js';
-import { loadGatewayConfig, type LoadedRoute } from '../../client/gateway/config.js';
+import { checkGatewaySecurity, loadGatewayConfig, resolveGatewayConfig, type LoadedRoute } from '../../client/gateway/config.js';
+import { decisionCard } from '../../client/gateway/feishu-api.js';
 import { fileURLToPath } from 'node:url';
 
 describe('gateway config', () => {
@@ -22,6 +23,32 @@ describe('gateway config', () => {
       ['build-pull-requests', 'hello-api'],
     ]);
     assert.equal(config.listen.port, 8088);
+  });
+  test('Feishu app credentials go together; the API base defaults to open.feishu.cn', () => {
+    const token = [{ env: 'FEISHU_TOKEN' }];
+    assert.throws(() => resolveGatewayConfig({ secrets: { feishu: { verificationToken: token, appId: [{ env: 'FEISHU_APP_ID' }] } } }, '/'), /secrets.feishu: appId and appSecret go together/);
+    const config = resolveGatewayConfig({ secrets: { feishu: { verificationToken: token, appId: [{ env: 'A' }], appSecret: [{ file: 'app-secret' }] } } }, '/etc/gw');
+    assert.deepEqual(config.secrets.feishu?.appSecret, [{ file: '/etc/gw/app-secret' }]);
+    assert.equal(config.chat.feishuApiBase, 'https://open.feishu.cn');
+    assert.throws(() => resolveGatewayConfig({ chat: { feishuApiBase: 'not a url' } }, '/'), /chat.feishuApiBase/);
+  });
+  test('token-only Feishu: a warning in development, a refusal in production mode', () => {
+    const tokenOnly = resolveGatewayConfig({ secrets: { feishu: { verificationToken: [{ env: 'T' }] } } }, '/');
+    assert.deepEqual(checkGatewaySecurity(tokenOnly, {}).length, 1);
+    assert.match(checkGatewaySecurity(tokenOnly, {})[0], /without an encrypt key/);
+    assert.throws(() => checkGatewaySecurity(tokenOnly, { SHIPYARD_MODE: 'production' }), /refusing to start in production mode .*set secrets.feishu.encryptKey/);
+    const signed = resolveGatewayConfig({ secrets: { feishu: { verificationToken: [{ env: 'T' }], encryptKey: [{ env: 'K' }] } } }, '/');
+    assert.deepEqual(checkGatewaySecurity(signed, { SHIPYARD_MODE: 'production' }), []);
+  });
+  test('Feishu decision card: decided without buttons; not done with the buttons again', () => {
+    const decision = { releaseId: 'release/api/all/abcdef1', gate: 'production/approval', decision: 'approve' as const };
+    const decided = decisionCard('Approved by bob: production/approval of release/api/all/abcdef1', 'decided', decision);
+    assert.equal(decided.header.template, 'green');
+    assert.deepEqual(decided.elements.map((e) => e.tag), ['div']);
+    const notDone = decisionCard('Not done: Temporal is unavailable', 'not-done', decision);
+    assert.equal(notDone.header.template, 'orange');
+    const actions = (notDone.elements[1] as { actions: { value: unknown }[] }).actions;
+    assert.deepEqual(actions.map((a) => parseButtonValue(a.value)), [decision, { ...decision, decision: 'reject' }]);
   });
   test('a route naming an unknown environment is refused at load time', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gwc-'));
