@@ -11,6 +11,7 @@ import type { ShipyardClient } from '../index.js';
 import { ShipyardUsageError } from '../errors.js';
 import { CallerRefused, type Caller, type GatewayIdentity } from './identity.js';
 import type { TemporalGuard } from './temporal-guard.js';
+import { problem } from './http.js';
 
 export interface ApiDeps {
   shipyard: ShipyardClient;
@@ -22,10 +23,6 @@ export interface ApiDeps {
 const ROUTE = 'api';
 const ACTIONS = ['approve', 'reject', 'abort', 'pause', 'resume'] as const;
 type Action = (typeof ACTIONS)[number];
-
-function problem(reply: FastifyReply, status: number, error: string, detail?: string) {
-  return reply.code(status).send({ error, ...(detail ? { detail } : {}) });
-}
 
 /** The JSON object body (an empty body is {}); undefined when it is not one. */
 function jsonBody(req: FastifyRequest): Record<string, unknown> | undefined {

@@ -7,6 +7,7 @@ import { ShipyardUsageError } from '../errors.js';
 import { decidedText, type ChatDecision } from './chat.js';
 import type { LoadedGatewayConfig } from './config.js';
 import type { TemporalGuard } from './temporal-guard.js';
+import type { GatewayIdentity } from './identity.js';
 
 export type ChatProvider = 'slack' | 'feishu' | 'dingtalk';
 
@@ -17,6 +18,8 @@ export interface DecideContext {
   /** Counts one outcome of a route in the gateway's metrics. */
   count: (route: string, outcome: string) => void;
   log: FastifyBaseLogger;
+  /** With signing keys, the decision carries a statement: the platform's signature vouched for the user. */
+  identity?: GatewayIdentity;
 }
 
 /** What to show in chat: `ok` only when the workflow recorded the decision. */
@@ -45,7 +48,16 @@ export async function decide(
     return { ok: false, text: `You are not mapped to a Shipyard approver (${provider} user ${String(chatUser).slice(0, 64)}); ask an admin to add you to the gateway's chat.users.` };
   }
   try {
-    const request = { approver: identity, gate: decision.gate, comment: decision.comment, via: provider };
+    // The statement names the gate: the button's, or (a typed command) the one pending now.
+    const gate = decision.gate ?? (ctx.identity ? (await guard.call(() => shipyard.status(decision.releaseId))).approvals.pending?.gate : undefined);
+    const statement =
+      gate && ctx.identity
+        ? await ctx.identity.statement(
+            { identity, groups: [], authenticated: true, idp: provider, via: provider },
+            { rel: decision.releaseId, act: decision.decision, gate, ...(decision.comment ? { comment: decision.comment } : {}) },
+          )
+        : undefined;
+    const request = { approver: identity, gate: decision.gate, comment: decision.comment, via: provider, ...(statement ? { statement } : {}) };
     const reply = await guard.call(() => (decision.decision === 'approve' ? shipyard.approve(decision.releaseId, request) : shipyard.reject(decision.releaseId, request)));
     count(route, decision.decision === 'approve' ? 'approved' : 'rejected');
     log.info({ releaseId: decision.releaseId, gate: reply.gate, approver: identity, decision: decision.decision }, 'chat decision');

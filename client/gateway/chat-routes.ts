@@ -18,6 +18,7 @@ import { headerOf, mediaType, parseJson, problem, type Req } from './http.js';
 import type { SecretSet } from './secrets.js';
 import { decryptFeishu, verifyDingtalk, verifyFeishuSignature, verifyFeishuToken, verifySlack, type Verdict } from './signatures.js';
 import { TemporalUnavailable, type TemporalGuard } from './temporal-guard.js';
+import type { GatewayIdentity } from './identity.js';
 
 /** The longest a synchronous chat answer waits for the decision: under the platforms' ~3 s. */
 export const ANSWER_WITHIN_MS = 2500;
@@ -38,6 +39,8 @@ export interface ChatRoutesContext {
   unauthorized: (reply: FastifyReply, route: string, provider: string, verdict: Verdict & { ok: false }) => FastifyReply;
   unavailable: (reply: FastifyReply, route: string, err: Error) => FastifyReply;
   answerWithinMs?: number;
+  /** Signs decision statements for mapped chat users (when signing keys are configured). */
+  identity?: GatewayIdentity;
 }
 
 const UNAVAILABLE_TEXT = 'Not done: Temporal is unavailable right now; try again in a minute.';
@@ -60,7 +63,7 @@ export function registerChatRoutes(app: FastifyInstance, ctx: ChatRoutesContext)
   });
 
   const run = (log: FastifyBaseLogger, route: string, provider: ChatProvider, chatUser: unknown, decision: ChatDecision) =>
-    decide({ config, shipyard: ctx.shipyard, guard: ctx.guard, count, log }, route, provider, chatUser, decision);
+    decide({ config, shipyard: ctx.shipyard, guard: ctx.guard, count, log, identity: ctx.identity }, route, provider, chatUser, decision);
 
   /** The decision's result for a later delivery: Temporal being down is a "not done", never a success. */
   const settle = async (log: FastifyBaseLogger, route: string, decision: Promise<DecideResult>): Promise<DecideResult> => {

@@ -243,7 +243,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
 
   // ---- chat approvals (chat-routes.ts) ----
 
-  registerChatRoutes(app, { config, shipyard, guard, secrets, now, window, slackPrefix, count, replayed, unauthorized, unavailable });
+  registerChatRoutes(app, { config, shipyard, guard, secrets, now, window, slackPrefix, count, replayed, unauthorized, unavailable, identity });
 
   registerApiRoutes(app, { shipyard, guard, identity, count });
 
