@@ -49,6 +49,13 @@ export const GatewayConfigSchema = z.strictObject({
       dingtalk: Secrets.optional(),
     })
     .default({}),
+  codec: z
+    .strictObject({
+      token: Secrets.default([{ env: 'SHIPYARD_CODEC_TOKEN' }]).describe('Bearer token(s) the Temporal UI (or tctl/temporal CLI) sends to /codec/*; several during a rotation'),
+      allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin: scheme://host[:port], no path')).default(['http://localhost:8233', 'http://127.0.0.1:8233']).describe('Browser origins (the Temporal UI) allowed to call /codec/* (CORS)'),
+    })
+    .default({ token: [{ env: 'SHIPYARD_CODEC_TOKEN' }], allowedOrigins: ['http://localhost:8233', 'http://127.0.0.1:8233'] })
+    .describe('The payload codec endpoint for the Temporal UI: /codec/encode and /codec/decode (needs codec keys, config/payload-codec.ts)'),
   routes: z.array(RouteSchema).default([]),
   senders: z
     .strictObject({
@@ -93,7 +100,7 @@ export function resolveGatewayConfig(data: unknown, baseDir: string, source = 'g
   // Secret files are relative to the config file too.
   const resolveFiles = (list?: SecretSource[]) => list?.forEach((src) => 'file' in src && !isAbsolute(src.file) && (src.file = resolve(baseDir, src.file)));
   const { github, gitlab, generic, slack, feishu, dingtalk } = config.secrets;
-  [github, gitlab, generic, slack, feishu?.verificationToken, feishu?.encryptKey, dingtalk].forEach(resolveFiles);
+  [github, gitlab, generic, slack, feishu?.verificationToken, feishu?.encryptKey, dingtalk, config.codec.token].forEach(resolveFiles);
   const loadedRoutes = config.routes.map((route, i): LoadedRoute => {
     if (!route.spec === !route.repoUrl) {
       throw new SpecError(source, [{ path: `routes[${i}]`, message: 'needs exactly one of spec (a spec file here) or repoUrl (the spec is read from the repository)' }]);

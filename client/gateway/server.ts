@@ -9,6 +9,7 @@ import { ShipyardUsageError } from '../errors.js';
 import { startPipeline } from '../pipeline.js';
 import { decidedText, parseButtonValue, parseCommand, type ChatDecision } from './chat.js';
 import type { LoadedGatewayConfig } from './config.js';
+import { registerCodecRoutes } from './codec-routes.js';
 import { normalizeGeneric, normalizeGithub, normalizeGitlab, type GitEvent, type Normalized, type Provider } from './events.js';
 import { GatewayMetrics } from './metrics.js';
 import { routeEvent } from './routing.js';
@@ -395,6 +396,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     const result = await decide(req, route, 'dingtalk', body.senderStaffId ?? body.senderId, decision);
     return reply.code(200).send({ msgtype: 'text', text: { content: result.text } });
   });
+
+  registerCodecRoutes(app, { config, shipyard, env });
 
   // ---- operations ----
 
