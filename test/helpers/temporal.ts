@@ -1,6 +1,7 @@
 // Test access to the real Temporal dev server that scripts/run-tests.js starts for the whole run.
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { ShipyardClient } from '../../client/index.js';
 import { createWorker, ROLES, type Role } from '../../workers/worker.js';
@@ -76,11 +77,13 @@ export async function withWorkers<T>(
   activities: { build?: object; deploy?: object },
   fn: () => Promise<T>,
   roles: Role[] = ROLES,
+  /** Workers that encrypt payloads with this codec (as runRoles does with SHIPYARD_CODEC_KEYS). */
+  payloadCodec?: PayloadCodec,
 ): Promise<T> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const workers = await Promise.all(
-    roles.map((role) => createWorker(role, { connection, namespace: NAMESPACE, taskQueues: queues, activities })),
+    roles.map((role) => createWorker(role, { connection, namespace: NAMESPACE, taskQueues: queues, activities, payloadCodec })),
   );
   const runs = workers.map((w) => w.run());
   let failed: unknown;
