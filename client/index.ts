@@ -12,6 +12,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import type { ReleaseSpec } from '../spec/schema.js';
+import { dataConverterFor } from '../config/payload-codec.js';
 import { releaseUrl, taskQueueOverrides, temporalSettings, type TaskQueueOverrides, type TemporalSettings } from '../config/temporal.js';
 import {
   abortSignal,
@@ -113,13 +114,13 @@ export class ShipyardClient {
       apiKey: settings.apiKey,
       connectTimeout: '10s',
     });
-    return new ShipyardClient(new Client({ connection, namespace: settings.namespace }), settings, taskQueues);
+    return new ShipyardClient(new Client({ connection, namespace: settings.namespace, ...dataConverterFor(settings.payloadCodec) }), settings, taskQueues);
   }
 
   /** A client whose connection is made on first use: a process can start while Temporal is down. */
   static lazy(settings: TemporalSettings = temporalSettings(), taskQueues = taskQueueOverrides()): ShipyardClient {
     const connection = Connection.lazy({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey, connectTimeout: '5s' });
-    return new ShipyardClient(new Client({ connection, namespace: settings.namespace }), settings, taskQueues);
+    return new ShipyardClient(new Client({ connection, namespace: settings.namespace, ...dataConverterFor(settings.payloadCodec) }), settings, taskQueues);
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,11 @@
 //   SHIPYARD_UI_URL       base URL of the Temporal UI for links (default http://localhost:8233)
 //   SHIPYARD_ORCHESTRATOR_QUEUE / SHIPYARD_BUILD_QUEUE / SHIPYARD_DEPLOY_QUEUE
 //                         task queues, for dedicated worker pools (defaults shipyard-orchestrator/-build/-deploy)
+//   SHIPYARD_CODEC_KEYS / SHIPYARD_CODEC_KEY  payload encryption keys (config/payload-codec.ts); required
+//                         with SHIPYARD_MODE=production
 import { readFileSync } from 'node:fs';
+import type { PayloadCodec } from '@temporalio/common';
+import { CodecConfigError, payloadCodecFromEnv } from './payload-codec.js';
 
 export interface TemporalSettings {
   address: string;
@@ -21,6 +25,8 @@ export interface TemporalSettings {
     clientCertPair?: { crt: Buffer; key: Buffer };
   };
   uiUrl: string;
+  /** Encrypts every payload this process writes to history and decrypts what it reads; none in development without keys. */
+  payloadCodec?: PayloadCodec;
 }
 
 export class ConfigError extends Error {
@@ -57,6 +63,12 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
     };
   }
   if (env.TEMPORAL_API_KEY) settings.apiKey = env.TEMPORAL_API_KEY;
+  try {
+    const codec = payloadCodecFromEnv(env);
+    if (codec) settings.payloadCodec = codec;
+  } catch (err) {
+    throw err instanceof CodecConfigError ? new ConfigError(err.message) : err;
+  }
   return settings;
 }
 

@@ -31,7 +31,7 @@ export function portInUse(port, host = '127.0.0.1') {
 
 /**
  * Starts `temporal server start-dev`. Options: port, uiPort (0 = headless), dbFile (omit for
- * in-memory), logFile, namespaces. Resolves once the frontend answers and the search attributes exist.
+ * in-memory), logFile, namespaces, codecEndpoint (the UI's remote payload codec). Resolves once the frontend answers and the search attributes exist.
  */
 export async function startDevServer(opts = {}) {
   const temporal = await toolPath('temporal');
@@ -39,6 +39,8 @@ export async function startDevServer(opts = {}) {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
   else args.push('--headless');
+  // The UI decrypts payloads through this endpoint (the gateway's /codec, config/payload-codec.ts).
+  if (opts.uiPort && opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
   if (opts.dbFile) {
     mkdirSync(dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);

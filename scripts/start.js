@@ -24,6 +24,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = process.env.SHIPYARD_DATA_DIR || join(root, '.data');
 const port = Number(process.env.SHIPYARD_TEMPORAL_PORT || 7233);
 const uiPort = Number(process.env.SHIPYARD_UI_PORT || 8233);
+const gatewayPort = process.env.SHIPYARD_GATEWAY_PORT || '8088';
+// Payload encryption (config/payload-codec.ts): with keys, the UI decrypts through the gateway's /codec.
+const codecKeys = Boolean(process.env.SHIPYARD_CODEC_KEYS || process.env.SHIPYARD_CODEC_KEY);
 const logFormat = process.env.SHIPYARD_LOG_FORMAT === 'json' ? 'json' : 'text';
 const log = (m, { loud = false } = {}) => (loud ? console.error(`[shipyard] !!! ${m}`) : console.log(`[shipyard] ${m}`));
 
@@ -99,9 +102,11 @@ async function main() {
     writeFileSync(secretFile, randomBytes(24).toString('hex'), { mode: 0o600 });
     log(`generated a generic-webhook secret in ${secretFile}`);
   }
-  const gatewayPort = process.env.SHIPYARD_GATEWAY_PORT || '8088';
   const webhookSecret = process.env.SHIPYARD_WEBHOOK_SECRET || readFileSync(secretFile, 'utf8').trim();
-  startChild('gateway', [join(root, 'dist/client/gateway/main.js')], { ...env, SHIPYARD_GATEWAY_PORT: gatewayPort, SHIPYARD_WEBHOOK_SECRET: webhookSecret });
+  // The dev server's UI cannot send a bearer token: without SHIPYARD_CODEC_TOKEN, the local gateway
+  // decodes for callers on this machine (never in production mode).
+  const codecEnv = codecKeys && !process.env.SHIPYARD_CODEC_TOKEN ? { SHIPYARD_CODEC_ANONYMOUS_LOOPBACK: '1' } : {};
+  startChild('gateway', [join(root, 'dist/client/gateway/main.js')], { ...env, ...codecEnv, SHIPYARD_GATEWAY_PORT: gatewayPort, SHIPYARD_WEBHOOK_SECRET: webhookSecret });
 
   // For a shell: `shipyard` and the tools on PATH, and the addresses of this stack.
   const envFile = writeEnvFile(dataDir, {
@@ -110,6 +115,8 @@ async function main() {
       SHIPYARD_DATA_DIR: dataDir,
       TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS,
       TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE,
+      // The CLI needs the keys too (a path; an inline SHIPYARD_CODEC_KEY is not written to disk).
+      SHIPYARD_CODEC_KEYS: process.env.SHIPYARD_CODEC_KEYS,
       SHIPYARD_UI_URL: uiUrl,
       KUBECONFIG: demoInfra?.env.KUBECONFIG,
       PROMETHEUS_URL: demoInfra?.env.PROMETHEUS_URL,
@@ -119,6 +126,7 @@ async function main() {
   console.log('');
   log('Shipyard is running.');
   if (uiUrl) log(`  Temporal UI:      ${uiUrl}  (releases are workflows; filter by ShipyardService, ShipyardStage, ...)`);
+  log(codecKeys ? `  payloads:         encrypted; the UI decodes through http://127.0.0.1:${gatewayPort}/codec` : '  payloads:         not encrypted (set SHIPYARD_CODEC_KEY or SHIPYARD_CODEC_KEYS to turn it on)');
   log(`  webhook gateway:  http://127.0.0.1:${gatewayPort}/webhooks/{github,gitlab,generic}  (generic secret: ${process.env.SHIPYARD_WEBHOOK_SECRET ? '$SHIPYARD_WEBHOOK_SECRET' : secretFile})`);
   log(`  tools in a shell: source ${envFile}   (temporal, kubectl, helm, ...${demoInfra ? '; KUBECONFIG of the local cluster' : ''})`);
   log(`  start the demo:   npm run demo`);
@@ -133,7 +141,7 @@ async function main() {
 async function startTemporal() {
   const dbFile = join(dataDir, 'temporal.db');
   const logFile = join(dataDir, 'temporal.log');
-  const opts = { port, uiPort, dbFile, logFile };
+  const opts = { port, uiPort, dbFile, logFile, codecEndpoint: codecKeys ? `http://127.0.0.1:${gatewayPort}/codec` : undefined };
   log(`starting Temporal dev server on 127.0.0.1:${port}, state in ${dbFile}`);
   const started = Date.now();
   let first = await startDevServer(opts);

@@ -4,6 +4,8 @@
 //   deploy:       deploy, traffic, metrics, notification and JIRA activities on shipyard-deploy
 import { availableParallelism } from 'node:os';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { PayloadCodec } from '@temporalio/common';
+import { dataConverterFor } from '../config/payload-codec.js';
 import { taskQueueOverrides, temporalSettings, type TemporalSettings } from '../config/temporal.js';
 import { createBuildActivities, createDeployActivities, createIntegrationActivities } from '../activities/index.js';
 import { createCoordinationActivities } from '../activities/coordination.js';
@@ -31,6 +33,12 @@ export interface WorkerSetup {
   deployment?: WorkerDeployment;
   /** Orchestrator: the decision keys and mode releases trust (default from SHIPYARD_DECISION_KEYS / SHIPYARD_MODE). */
   trust?: () => DecisionTrust;
+  /**
+   * Encrypts what the worker writes to history (workflow and activity results, commands' inputs) and
+   * decrypts what it reads; also used by the client activities get (Context.current().client).
+   * runRoles passes the one from temporalSettings(); none = plain payloads.
+   */
+  payloadCodec?: PayloadCodec;
 }
 
 export interface WorkerDeployment {
@@ -70,6 +78,7 @@ export async function createWorker(role: Role, setup: WorkerSetup): Promise<Work
     connection: setup.connection,
     namespace: setup.namespace,
     taskQueue: setup.taskQueues?.[role] ?? TASK_QUEUES[role],
+    ...dataConverterFor(setup.payloadCodec),
     ...(setup.identity ? { identity: `${setup.identity}/${role}` } : {}),
   };
   // The orchestrator also runs the coordination activities (signal-with-start of lease and freeze
@@ -104,11 +113,12 @@ export async function runRoles(roles: Role[]): Promise<void> {
   const taskQueues = taskQueueOverrides();
   // Read (and validated) before any worker starts: a half-set pair fails fast with a clear message.
   const deployment = deploymentFromEnv();
-  const workers = await Promise.all(roles.map((role) => createWorker(role, { connection, namespace: settings.namespace, taskQueues, deployment })));
+  const workers = await Promise.all(roles.map((role) => createWorker(role, { connection, namespace: settings.namespace, taskQueues, deployment, payloadCodec: settings.payloadCodec })));
   console.log(
     `shipyard worker [${roles.join(', ')}] connected to ${settings.address} namespace ${settings.namespace}; ` +
       `task queues: ${roles.map((r) => taskQueues[r] ?? TASK_QUEUES[r]).join(', ')}` +
       (runtime.metricsAddress ? `; metrics on http://${runtime.metricsAddress}/metrics` : '') +
+      (settings.payloadCodec ? '; payloads encrypted (payload codec)' : '; payloads NOT encrypted (no SHIPYARD_CODEC_KEYS)') +
       (deployment && roles.includes('orchestrator') ? `; workflows pinned to ${deployment.deploymentName}.${deployment.buildId}` : ''),
   );
   try {

@@ -77,6 +77,13 @@ export const GatewayConfigSchema = z.strictObject({
       dingtalk: Secrets.optional(),
     })
     .default({}),
+  codec: z
+    .strictObject({
+      token: Secrets.default([{ env: 'SHIPYARD_CODEC_TOKEN' }]).describe('Bearer token(s) the Temporal UI (or tctl/temporal CLI) sends to /codec/*; several during a rotation'),
+      allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin: scheme://host[:port], no path')).default(['http://localhost:8233', 'http://127.0.0.1:8233']).describe('Browser origins (the Temporal UI) allowed to call /codec/* (CORS)'),
+    })
+    .default({ token: [{ env: 'SHIPYARD_CODEC_TOKEN' }], allowedOrigins: ['http://localhost:8233', 'http://127.0.0.1:8233'] })
+    .describe('The payload codec endpoint for the Temporal UI: /codec/encode and /codec/decode (needs codec keys, config/payload-codec.ts)'),
   routes: z.array(RouteSchema).default([]),
   identity: IdentitySchema.describe('Who may decide: ID token verification and the keys that sign decision statements'),
   senders: z
@@ -127,7 +134,7 @@ export function resolveGatewayConfig(data: unknown, baseDir: string, source = 'g
   // Secret files are relative to the config file too.
   const resolveFiles = (list?: SecretSource[]) => list?.forEach((src) => 'file' in src && !isAbsolute(src.file) && (src.file = resolve(baseDir, src.file)));
   const { github, gitlab, generic, slack, feishu, dingtalk } = config.secrets;
-  [github, gitlab, generic, slack, feishu?.verificationToken, feishu?.encryptKey, feishu?.appId, feishu?.appSecret, dingtalk].forEach(resolveFiles);
+  [github, gitlab, generic, slack, feishu?.verificationToken, feishu?.encryptKey, feishu?.appId, feishu?.appSecret, dingtalk, config.codec.token].forEach(resolveFiles);
   resolveFiles(config.identity.signingKeys?.map((k) => k.key));
   if (feishu && !feishu.appId !== !feishu.appSecret) {
     throw new SpecError(source, [{ path: 'secrets.feishu', message: 'appId and appSecret go together (the tenant access token needs both)' }]);

@@ -36,6 +36,8 @@ export interface GatewayIdentity {
   production: boolean;
   /** True when /api takes bearer ID tokens (OIDC configured). */
   tokens: boolean;
+  /** The ID token verifier (also accepted by the codec endpoint), when OIDC is configured. */
+  verifier?: OidcVerifier;
   /** The /api caller: verified bearer token, or in development mode the `by` the body names. */
   caller(req: FastifyRequest, body: { by?: unknown }): Promise<Caller>;
   /** A signed statement for the caller, or undefined when no signing key is configured. */
@@ -78,6 +80,7 @@ export function createGatewayIdentity(config: LoadedGatewayConfig, opts: Identit
   return {
     production,
     tokens: verifier !== undefined,
+    verifier,
     async caller(req, body) {
       const header = req.headers.authorization;
       if (verifier) {

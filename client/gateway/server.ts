@@ -10,6 +10,7 @@ import { ShipyardUsageError } from '../errors.js';
 import { startPipeline } from '../pipeline.js';
 import { registerChatRoutes } from './chat-routes.js';
 import { checkGatewaySecurity, type LoadedGatewayConfig } from './config.js';
+import { registerCodecRoutes } from './codec-routes.js';
 import { normalizeGeneric, normalizeGithub, normalizeGitlab, type GitEvent, type Normalized, type Provider } from './events.js';
 import { headerOf, mediaType, parseJson, problem, type Req } from './http.js';
 import { GatewayMetrics } from './metrics.js';
@@ -246,6 +247,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
   registerChatRoutes(app, { config, shipyard, guard, secrets, now, window, slackPrefix, count, replayed, unauthorized, unavailable, identity });
 
   registerApiRoutes(app, { shipyard, guard, identity, count });
+
+  registerCodecRoutes(app, { config, shipyard, env, oidc: identity.verifier });
 
   // ---- operations ----
 
