@@ -8,6 +8,9 @@ import type { ShipyardClient } from './index.js';
 import { credentials, GatewayApi, saveLogin, tokenIdentity, type Credentials } from './auth/gateway-api.js';
 import { login } from './auth/login.js';
 import { ShipyardUsageError } from './errors.js';
+import { generateDecisionKey, parseTrustedKeys } from '../config/decision-keys.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface DecisionContext {
   getClient: () => Promise<ShipyardClient>;
@@ -133,6 +136,27 @@ export function registerDecisionCommands(program: Command, ctx: DecisionContext)
       const who = tokenIdentity(saved.idToken);
       if (ctx.json()) return printJson({ identity: who, expiresAt: new Date(saved.expiresAt).toISOString(), file });
       print(`logged in as ${who} until ${new Date(saved.expiresAt).toISOString()} (saved to ${file})`);
+    });
+
+  program
+    .command('keys')
+    .description('decision signing keys')
+    .command('generate')
+    .description("a new Ed25519 key: <kid>.pem for the gateway (identity.signingKeys), and its public key added to the JWKS orchestrators trust (SHIPYARD_DECISION_KEYS)")
+    .requiredOption('--kid <id>', 'key id, e.g. 2026-11')
+    .option('--out <dir>', 'where to write <kid>.pem', '.')
+    .option('--jwks <file>', 'the JWKS file to add the public key to (created when missing)', 'decision-keys.jwks.json')
+    .action((opts) => {
+      const { privatePem, jwks } = generateDecisionKey(opts.kid);
+      const pem = join(opts.out, `${opts.kid}.pem`);
+      if (existsSync(pem)) throw new ShipyardUsageError(`${pem} exists: choose another --kid`);
+      const existing = existsSync(opts.jwks) ? JSON.parse(readFileSync(opts.jwks, 'utf8')) : { keys: [] };
+      if (existing.keys.length) parseTrustedKeys(JSON.stringify(existing), opts.jwks);
+      if (existing.keys.some((k: { kid: string }) => k.kid === opts.kid)) throw new ShipyardUsageError(`${opts.jwks} already has a key ${opts.kid}`);
+      writeFileSync(pem, privatePem, { mode: 0o600 });
+      writeFileSync(opts.jwks, `${JSON.stringify({ keys: [...existing.keys, ...jwks.keys] }, null, 2)}\n`);
+      if (ctx.json()) return printJson({ privateKey: pem, jwks: opts.jwks, kid: opts.kid });
+      print(`wrote ${pem} (private: the gateway's identity.signingKeys) and added ${opts.kid} to ${opts.jwks} (public: SHIPYARD_DECISION_KEYS on orchestrators)`);
     });
 
   program

@@ -124,7 +124,7 @@ describe('shipyard CLI exit codes (mocked activities behind the workers)', () =>
       await waitForStatus(ctx.shipyard, id2, (s) => s.approvals.pending !== null, 'gate');
       const paused = await runCli(['pause', id2, '--as', 'ops', '--json'], env);
       assert.equal(paused.code, 0);
-      assert.deepEqual(JSON.parse(paused.stdout), { releaseId: id2, signal: 'pause', by: 'ops' });
+      assert.deepEqual(JSON.parse(paused.stdout), { releaseId: id2, signal: 'pause', by: 'ops', authenticated: false });
       assert.equal((await runCli(['abort', id2, '--as', 'ops', '--reason', 'stop'], env)).code, 0);
       assert.equal((await waiting2).code, EXIT.aborted);
       const late = await runCli(['abort', id2, '--as', 'ops'], env);
@@ -187,7 +187,7 @@ describe('shipyard freeze / unfreeze', () => {
     await withWorkers(queues, new FakeWorld().activities(), async () => {
       const frozen = await runCli(['freeze', '--as', 'ops', '--reason', 'peak season', '--json'], env);
       assert.equal(frozen.code, 0, frozen.stderr);
-      assert.deepEqual(JSON.parse(frozen.stdout), { frozen: true, by: 'ops', reason: 'peak season', releases: [] });
+      assert.deepEqual(JSON.parse(frozen.stdout), { frozen: true, by: 'ops (unauthenticated)', reason: 'peak season', releases: [] });
       const service = uniqueName('clifreeze');
       const file = specFile(service, twoEnvSpec({ service, withBuild: false }));
       const commit = randomCommit();

@@ -6,6 +6,7 @@
 // Production mode refuses a token-only Feishu config.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateDecisionKey } from '../../config/decision-keys.js';
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -253,7 +254,12 @@ test('Temporal unreachable: Slack is told "not done", never a success; once the 
 });
 
 describe('production mode refuses a token-only Feishu config', () => {
-  const tokenOnly = { secrets: { feishu: { verificationToken: [{ env: 'FEISHU_TOKEN' }] } } };
+  // Everything else production mode requires is in place: ID token verification, signing keys, payload encryption.
+  const keyDir = mkdtempSync(join(tmpdir(), 'gw-prod-key-'));
+  writeFileSync(join(keyDir, 'k1.pem'), generateDecisionKey('k1').privatePem);
+  const identity = { oidc: { issuer: 'https://idp.example.com', audience: 'shipyard' }, signingKeys: [{ kid: 'k1', key: { file: join(keyDir, 'k1.pem') } }] };
+  const tokenOnly = { identity, secrets: { feishu: { verificationToken: [{ env: 'FEISHU_TOKEN' }] } } };
+  const codecKey = randomBytes(32).toString('base64');
 
   test('the gateway process exits with a clear message', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-prod-'));
@@ -262,7 +268,7 @@ describe('production mode refuses a token-only Feishu config', () => {
     const main = fileURLToPath(new URL('../../client/gateway/main.js', import.meta.url));
     const run = (mode: string | undefined) =>
       new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
-        const env = { ...process.env, ...SECRETS, SHIPYARD_GATEWAY_CONFIG: file, SHIPYARD_GATEWAY_PORT: '0', SHIPYARD_MODE: mode ?? '' };
+        const env = { ...process.env, ...SECRETS, SHIPYARD_GATEWAY_CONFIG: file, SHIPYARD_GATEWAY_PORT: '0', SHIPYARD_MODE: mode ?? '', SHIPYARD_CODEC_KEY: codecKey };
         const child = execFile(process.execPath, [main], { env, timeout: 5000 }, (err, stdout, stderr) =>
           resolve({ code: child.exitCode ?? (err as { code?: number } | null)?.code ?? null, stdout, stderr }),
         );
@@ -283,7 +289,7 @@ describe('production mode refuses a token-only Feishu config', () => {
       buildGateway({ config: resolveGatewayConfig(tokenOnly, dir), shipyard, logger: false, env: { ...SECRETS, SHIPYARD_MODE: 'production' } }),
       /refusing to start in production mode/,
     );
-    const signed = resolveGatewayConfig({ secrets: { feishu: { verificationToken: [{ env: 'FEISHU_TOKEN' }], encryptKey: [{ env: 'FEISHU_KEY' }] } } }, dir);
+    const signed = resolveGatewayConfig({ identity, secrets: { feishu: { verificationToken: [{ env: 'FEISHU_TOKEN' }], encryptKey: [{ env: 'FEISHU_KEY' }] } } }, dir);
     const { app } = await buildGateway({ config: signed, shipyard, logger: false, env: { ...SECRETS, SHIPYARD_MODE: 'production' } });
     await app.close();
   });

@@ -5,6 +5,10 @@
 // the configured origins; rotated keys read old history; an unknown key id is a clear error.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateDecisionKey } from '../../config/decision-keys.js';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +63,12 @@ function payloadsIn(value: unknown, out: Payload[] = []): Payload[] {
     return out;
   }
   if ((v as { markerName?: string }).markerName === 'core_patch') return out;
+  // A local activity's marker: its result goes through the codec, the SDK's own bookkeeping beside it
+  // (`data`: sequence number, attempt, activity type, times) does not.
+  if ((v as { markerName?: string }).markerName === 'core_local_activity') {
+    const { data: _bookkeeping, ...details } = (v as { details?: Record<string, unknown> }).details ?? {};
+    return payloadsIn(details, out);
+  }
   for (const [key, child] of Object.entries(v)) if (key !== 'searchAttributes') payloadsIn(child, out);
   return out;
 }
@@ -251,7 +261,10 @@ describe('payload codec (real dev server, mocked activities)', () => {
     const spec = twoEnvSpec({ service: uniqueName('anon') });
     const body = JSON.stringify({ payloads: [] });
     const local = await startGateway(shipyardWith(codecK1), gatewayConfig(spec), { env: { SHIPYARD_CODEC_ANONYMOUS_LOOPBACK: '1' } });
-    const prod = await startGateway(shipyardWith(codecK1), gatewayConfig(spec), { env: { SHIPYARD_CODEC_ANONYMOUS_LOOPBACK: '1', SHIPYARD_MODE: 'production' } });
+    const keyDir = mkdtempSync(join(tmpdir(), 'codec-prod-key-'));
+    writeFileSync(join(keyDir, 'k1.pem'), generateDecisionKey('k1').privatePem);
+    const identity = { oidc: { issuer: 'https://idp.example.com', audience: 'shipyard' }, signingKeys: [{ kid: 'k1', key: { file: join(keyDir, 'k1.pem') } }] };
+    const prod = await startGateway(shipyardWith(codecK1), gatewayConfig(spec, { identity }), { env: { SHIPYARD_CODEC_ANONYMOUS_LOOPBACK: '1', SHIPYARD_MODE: 'production' } });
     try {
       const res = await send(`${local.url}/codec/decode`, body, { 'content-type': 'application/json' });
       assert.equal(res.status, 200, res.text);
