@@ -79,9 +79,16 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/api/releases/*', async (req, reply) => {
     const tail = (req.params as { '*': string })['*'] ?? '';
     const cut = tail.lastIndexOf('/');
-    const id = decodeURIComponent(tail.slice(0, cut));
     const action = tail.slice(cut + 1) as Action;
     if (cut <= 0 || !ACTIONS.includes(action)) return problem(reply, 404, 'not found', `POST /api/releases/<id>/{${ACTIONS.join(',')}}`);
+    // The router decoded the path once; a stray '%' left in the ID (e.g. from %25) is a bad request, not a 500.
+    let id: string;
+    try {
+      id = decodeURIComponent(tail.slice(0, cut));
+    } catch {
+      count(ROUTE, 'bad_request');
+      return problem(reply, 400, 'bad request', 'the release ID in the path is not valid percent-encoding');
+    }
     const begun = await begin(req, reply);
     if (!begun) return reply;
     const { body, caller } = begun;
