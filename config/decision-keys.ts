@@ -9,6 +9,9 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { readFileSync } from 'node:fs';
 import type { DecisionTrust, TrustedKey } from '../workflows/decision-statement.js';
 
+/** A decision key id: what JWKS entries, statement headers and the gateway's signingKeys name. */
+export const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
 export class DecisionKeyError extends Error {
   override name = 'DecisionKeyError';
 }
@@ -27,7 +30,7 @@ export function parseTrustedKeys(text: string, source = 'JWKS'): TrustedKey[] {
     const where = `${source}: keys[${i}]`;
     if (k?.kty !== 'OKP' || k.crv !== 'Ed25519') throw new DecisionKeyError(`${where}: only OKP/Ed25519 keys are trusted`);
     if ('d' in k) throw new DecisionKeyError(`${where}: holds a private key (d); give the orchestrator public keys only`);
-    if (typeof k.kid !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(k.kid)) throw new DecisionKeyError(`${where}: kid must be 1-64 letters, digits, . _ -`);
+    if (typeof k.kid !== 'string' || !KEY_ID.test(k.kid)) throw new DecisionKeyError(`${where}: kid must be 1-64 letters, digits, . _ -`);
     if (typeof k.x !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(k.x)) throw new DecisionKeyError(`${where}: x must be a 32-byte key, base64url`);
     if (kids.has(k.kid)) throw new DecisionKeyError(`${where}: kid ${k.kid} appears twice`);
     kids.add(k.kid);

@@ -108,7 +108,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
           return problem(reply, 409, 'refused', `no approval is pending for ${id}`);
         }
         const statement = await identity.statement(caller, { rel: id, act: action, gate, ...(comment ? { comment } : {}) });
-        const request = statement ? { approver: caller.identity, gate, comment, via: caller.via, statement } : { approver: caller.identity, gate, comment, via: caller.via };
+        const request = { approver: caller.identity, gate, comment, via: caller.via, ...(statement ? { statement } : {}) };
         const result = await guard.call(() => (action === 'approve' ? shipyard.approve(id, request) : shipyard.reject(id, request)));
         count(ROUTE, action === 'approve' ? 'approved' : 'rejected');
         req.log.info({ releaseId: id, gate, by: caller.identity, authenticated: caller.authenticated, action }, 'api decision');

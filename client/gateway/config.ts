@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { loadSpecFile, SpecError, formatPath } from '../../spec/load.js';
 import type { ReleaseSpec } from '../../spec/schema.js';
+import { KEY_ID } from '../../config/decision-keys.js';
 
 const FEISHU_API_BASE = 'https://open.feishu.cn';
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable');
@@ -47,7 +48,7 @@ const IdentitySchema = z
       .optional()
       .describe('Verify bearer ID tokens on /api (and the codec endpoint) with this OpenID Connect provider'),
     signingKeys: z
-      .array(z.strictObject({ kid: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), key: SecretSourceSchema }))
+      .array(z.strictObject({ kid: z.string().regex(KEY_ID, 'a key id is 1-64 letters, digits, . _ -'), key: SecretSourceSchema }))
       .min(1)
       .optional()
       .describe('Ed25519 private keys (PEM) for decision statements; the first signs, all are published (rotation)'),

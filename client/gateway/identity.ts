@@ -11,6 +11,7 @@ import { createOidcVerifier, TokenVerificationError, type OidcVerifier } from '.
 import { createStatementSigner, type StatementRequest, type StatementSigner } from '../auth/statement-signer.js';
 import type { LoadedGatewayConfig } from './config.js';
 import { SecretSet } from './secrets.js';
+import { isIdentity } from '../../spec/identity.js';
 
 /** A caller the gateway has checked (or, in development mode, one who named themselves). */
 export interface Caller {
@@ -98,7 +99,7 @@ export function createGatewayIdentity(config: LoadedGatewayConfig, opts: Identit
         }
       }
       // Development mode: the caller names themselves; nothing they do counts as verified.
-      if (typeof body.by !== 'string' || !/^[A-Za-z0-9._@+-]{1,128}$/.test(body.by)) {
+      if (typeof body.by !== 'string' || !isIdentity(body.by)) {
         throw new CallerRefused(401, 'no-identity', 'this gateway verifies no tokens (development mode): name yourself with "by"');
       }
       return { identity: body.by, groups: [], authenticated: false, idp: 'none', via: 'api' };

@@ -8,6 +8,8 @@ import { buildGateway, type GatewayOptions } from '../../client/gateway/server.j
 import { resolveGatewayConfig } from '../../client/gateway/config.js';
 import type { ShipyardClient } from '../../client/index.js';
 import type { ReleaseSpec } from '../../spec/schema.js';
+import type { KeyObject } from 'node:crypto';
+import { generateDecisionKey } from '../../config/decision-keys.js';
 
 export const SECRETS = {
   GITHUB_SECRET: 'gh-secret-0123456789',
@@ -119,4 +121,15 @@ export function dingtalkHeaders(opts: { secret?: string; at?: number } = {}) {
   const ts = String(opts.at ?? Date.now());
   const secret = opts.secret ?? SECRETS.DINGTALK_SECRET;
   return { 'content-type': 'application/json', timestamp: ts, sign: createHmac('sha256', secret).update(`${ts}\n${secret}`).digest('base64') };
+}
+
+/**
+ * The gateway config's `identity` section production mode needs: ID token verification (`oidc`; the
+ * issuer is only contacted when a token arrives) and a signing key (kid k1) written to a temp file.
+ */
+export function identitySection(oidc: { issuer: string; audience: string } = { issuer: 'https://idp.example.com', audience: 'shipyard' }, key?: KeyObject) {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-key-'));
+  const pem = key ? String(key.export({ format: 'pem', type: 'pkcs8' })) : generateDecisionKey('k1').privatePem;
+  writeFileSync(join(dir, 'k1.pem'), pem);
+  return { oidc, signingKeys: [{ kid: 'k1', key: { file: join(dir, 'k1.pem') } }] };
 }

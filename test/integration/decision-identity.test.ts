@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShipyardClient } from '../../client/index.js';
@@ -19,7 +19,7 @@ import { twoEnvSpec } from '../helpers/specs.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
 import { settings, uniqueName, uniqueQueues, withWorkers } from '../helpers/temporal.js';
 import { ROLES } from '../../workers/worker.js';
-import { gatewayConfig, SECRETS, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { gatewayConfig, identitySection, SECRETS, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startDex, type Dex } from '../helpers/dex.js';
 import { CLI, startCli } from '../helpers/cli.js';
 
@@ -39,11 +39,7 @@ let gw: RunningGateway;
 before(async () => {
   dex = await startDex();
   shipyard = new ShipyardClient((await ShipyardClient.connect(settings())).client, settings(), queues);
-  const dir = mkdtempSync(join(tmpdir(), 'ident-'));
-  writeFileSync(join(dir, 'k1.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }));
-  const config = gatewayConfig(spec, {
-    identity: { oidc: { issuer: dex.issuer, audience: dex.clientId }, signingKeys: [{ kid: 'k1', key: { file: join(dir, 'k1.pem') } }] },
-  });
+  const config = gatewayConfig(spec, { identity: identitySection({ issuer: dex.issuer, audience: dex.clientId }, privateKey) });
   gw = await startGateway(shipyard, config, { env: { ...SECRETS, SHIPYARD_MODE: 'production' } });
 });
 after(async () => {

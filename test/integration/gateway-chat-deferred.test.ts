@@ -6,7 +6,6 @@
 // Production mode refuses a token-only Feishu config.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateDecisionKey } from '../../config/decision-keys.js';
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +24,7 @@ import { twoEnvSpec } from '../helpers/specs.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
 import { freePort } from '../helpers/net.js';
 import { eventually, settings, uniqueName, uniqueQueues, withWorkers } from '../helpers/temporal.js';
-import { dingtalkHeaders, feishuHeaders, gatewayConfig, send, SECRETS, slackRequest, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { dingtalkHeaders, feishuHeaders, gatewayConfig, identitySection, send, SECRETS, slackRequest, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 const DECISION_DELAY_MS = 4000;
 const queues = uniqueQueues('chatlate');
@@ -255,9 +254,7 @@ test('Temporal unreachable: Slack is told "not done", never a success; once the 
 
 describe('production mode refuses a token-only Feishu config', () => {
   // Everything else production mode requires is in place: ID token verification, signing keys, payload encryption.
-  const keyDir = mkdtempSync(join(tmpdir(), 'gw-prod-key-'));
-  writeFileSync(join(keyDir, 'k1.pem'), generateDecisionKey('k1').privatePem);
-  const identity = { oidc: { issuer: 'https://idp.example.com', audience: 'shipyard' }, signingKeys: [{ kid: 'k1', key: { file: join(keyDir, 'k1.pem') } }] };
+  const identity = identitySection();
   const tokenOnly = { identity, secrets: { feishu: { verificationToken: [{ env: 'FEISHU_TOKEN' }] } } };
   const codecKey = randomBytes(32).toString('base64');
 

@@ -5,9 +5,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ShipyardClient } from '../../client/index.js';
 import { createStatementSigner, type StatementRequest } from '../../client/auth/statement-signer.js';
 import { publicJwk } from '../../config/decision-keys.js';
@@ -17,7 +14,7 @@ import { FakeWorld } from '../helpers/fake-activities.js';
 import { twoEnvSpec } from '../helpers/specs.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
 import { randomCommit, settings, uniqueName, uniqueQueues, withWorkers } from '../helpers/temporal.js';
-import { dingtalkHeaders, feishuHeaders, genericHeaders, githubHeaders, gatewayConfig, gitlabHeaders, SECRETS, slackRequest, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { dingtalkHeaders, feishuHeaders, genericHeaders, githubHeaders, gatewayConfig, identitySection, gitlabHeaders, SECRETS, slackRequest, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startDex, type Dex } from '../helpers/dex.js';
 import { hit, inBatches, mutatedForgery, prng, signedForgeries, strangerKeys, unicodeJunk, type Forgery, type ForgeryMaterial, type Outcome, type Rng } from '../helpers/hostile.js';
 
@@ -39,12 +36,7 @@ before(async () => {
   // ID tokens live 1 s (+ the verifier's 30 s tolerance): the run's first tokens are expired by its end.
   dex = await startDex({ idTokenExpiry: '1s' });
   shipyard = new ShipyardClient((await ShipyardClient.connect(settings())).client, settings(), queues);
-  const dir = mkdtempSync(join(tmpdir(), 'fuzz-'));
-  writeFileSync(join(dir, 'k1.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }));
-  const config = gatewayConfig(spec, {
-    bodyLimit: BODY_LIMIT,
-    identity: { oidc: { issuer: dex.issuer, audience: dex.clientId }, signingKeys: [{ kid: 'k1', key: { file: join(dir, 'k1.pem') } }] },
-  });
+  const config = gatewayConfig(spec, { bodyLimit: BODY_LIMIT, identity: identitySection({ issuer: dex.issuer, audience: dex.clientId }, privateKey) });
   gw = await startGateway(shipyard, config, { env: { ...SECRETS, SHIPYARD_MODE: 'production' } });
 });
 after(async () => {

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateDecisionKey } from '../../config/decision-keys.js';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +19,7 @@ import { AesGcmPayloadCodec, ENCODING_ENCRYPTED } from '../../config/payload-cod
 import { statusQuery } from '../../workflows/messages.js';
 import type { ReleaseStatus } from '../../workflows/types.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
-import { gatewayConfig, send, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { gatewayConfig, identitySection, send, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
 import { twoEnvSpec } from '../helpers/specs.js';
 import { NAMESPACE, settings, temporalAddress, uniqueName, uniqueQueues, withWorkers } from '../helpers/temporal.js';
@@ -261,10 +260,7 @@ describe('payload codec (real dev server, mocked activities)', () => {
     const spec = twoEnvSpec({ service: uniqueName('anon') });
     const body = JSON.stringify({ payloads: [] });
     const local = await startGateway(shipyardWith(codecK1), gatewayConfig(spec), { env: { SHIPYARD_CODEC_ANONYMOUS_LOOPBACK: '1' } });
-    const keyDir = mkdtempSync(join(tmpdir(), 'codec-prod-key-'));
-    writeFileSync(join(keyDir, 'k1.pem'), generateDecisionKey('k1').privatePem);
-    const identity = { oidc: { issuer: 'https://idp.example.com', audience: 'shipyard' }, signingKeys: [{ kid: 'k1', key: { file: join(keyDir, 'k1.pem') } }] };
-    const prod = await startGateway(shipyardWith(codecK1), gatewayConfig(spec, { identity }), { env: { SHIPYARD_CODEC_ANONYMOUS_LOOPBACK: '1', SHIPYARD_MODE: 'production' } });
+    const prod = await startGateway(shipyardWith(codecK1), gatewayConfig(spec, { identity: identitySection() }), { env: { SHIPYARD_CODEC_ANONYMOUS_LOOPBACK: '1', SHIPYARD_MODE: 'production' } });
     try {
       const res = await send(`${local.url}/codec/decode`, body, { 'content-type': 'application/json' });
       assert.equal(res.status, 200, res.text);
