@@ -86,7 +86,7 @@ describe('release start --repo', () => {
       const input = await startInput(shipyard, started.releaseId);
       assert.equal(input.commit, commit);
       assert.equal(input.spec.source.repo, repo.url, 'source.repo `..` is the repository itself');
-      assert.deepEqual(input.specSource, { repo: repo.url, path: '.shipyard/release.yaml', sha256: started.specSha256 });
+      assert.deepEqual(input.specSource, { repo: repo.url, path: '.shipyard/release.yaml', sha256: started.specSha256, pipelineId: started.pipelineId }, 'the pipeline that read the spec is named, so its start statement can vouch for the release');
       const helm = input.spec.environments[0].deploy.helm!;
       assert.equal(helm.chart, `app-repo:charts/app@${commit.slice(0, 12)}`);
       assert.deepEqual(helm.valuesFiles, []);
