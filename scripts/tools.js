@@ -69,6 +69,8 @@ function kubernetesWrapper(...packages) {
  * `match` (so an old distribution package does not shadow the pin).
  */
 export const TOOLS = {
+  // v1.5.1 is the newest CLI `go install` can build: later ones (v1.6.2 .. v1.9.1) replace the unpublished
+  // nested module github.com/temporalio/cli/cliext with ./cliext, which the module zip does not contain.
   temporal: {
     version: 'v1.5.1',
     binaries: ['temporal'],
