@@ -34,9 +34,10 @@ const TIERS = [
     temporal: true,
     cluster: true,
   },
+  // temporal: the CLI runs docker-compose's setup script in test/server/compose-setup.test.ts.
   // The tier's address is SHIPYARD_SERVER_TEMPORAL_ADDRESS: all tiers share one `node --test` run and
   // its environment, where TEMPORAL_ADDRESS is the dev server's (test/helpers/real-server.ts switches).
-  { name: 'server', dir: 'test/server', tools: ['temporal-server', 'postgresql'], realServer: true },
+  { name: 'server', dir: 'test/server', tools: ['temporal-server', 'postgresql', 'temporal'], realServer: true },
   { name: 'replay', dir: 'test/replay', tools: [] },
 ];
 const log = (m) => console.log(`[shipyard test] ${m}`);
