@@ -197,6 +197,12 @@ export async function registerNamespace(address, namespace = 'default', timeoutM
       const still = await missing();
       if (still.length) throw new Error(`search attributes not listed yet: ${still.join(', ')}`);
     });
+    // Listed is not yet usable: the frontend checks starts and queries against its namespace cache,
+    // refreshed every few seconds. A visibility query naming every attribute passes once it knows them.
+    const query = Object.entries(SEARCH_ATTRIBUTE_REGISTRATION)
+      .map(([name, type]) => (type === 'Int' ? `${name} = 0` : `${name} = 'probe'`))
+      .join(' OR ');
+    await retry('using the search attributes in a query', () => connection.workflowService.countWorkflowExecutions({ namespace, query }));
   } finally {
     await connection.close();
   }
@@ -213,9 +219,10 @@ export async function startTemporalServer(pg, opts = {}) {
   const ports = {};
   for (const name of names) {
     let port;
-    // The SQL stores keep a membership port in a smallint column: those must stay below 32768,
-    // under Linux's ephemeral range where freePort() draws from.
-    do port = name.endsWith('_MEMBERSHIP_PORT') ? await freeLowPort() : await freePort();
+    // Below Linux's ephemeral range (where freePort() draws from): the SQL stores keep a membership
+    // port in a smallint column (< 32768), and after a kill no outgoing connection can take a port
+    // the restarted server needs again.
+    do port = await freeLowPort();
     while (Object.values(ports).includes(String(port)));
     ports[name] = String(port);
   }

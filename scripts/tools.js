@@ -506,7 +506,7 @@ async function main(argv) {
         : out.names.every((b) => out.ok(join(toolBinDir(name), b)))
           ? `cached in ${toolBinDir(name)}`
           : tool.build.kind === 'apt' ? 'not installed yet (apt)' : 'not built yet';
-      console.log(`${name.padEnd(12)} ${tool.version.padEnd(10)} ${state}`);
+      console.log(`${name.padEnd(16)} ${tool.version.padEnd(10)} ${state}`);
     }
     return;
   }

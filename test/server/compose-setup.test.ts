@@ -15,6 +15,7 @@ import proto from '@temporalio/proto';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../../workflows/search-attributes.js';
 import { freshDatabases, startOwnServer, tierPostgres, type OwnServer } from '../helpers/real-server.js';
+import { eventually } from '../helpers/temporal.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -52,9 +53,16 @@ describe('docker-compose setup scripts against temporal-server + PostgreSQL', ()
 
     const connection = await Connection.connect({ address: server.address });
     try {
+      // The script ends once the frontend takes queries (and starts) naming the attributes: no retry here.
+      const query = Object.entries(SEARCH_ATTRIBUTE_REGISTRATION)
+        .map(([name, type]) => (type === 'Int' ? `${name} = 0` : `${name} = 'probe'`))
+        .join(' OR ');
+      const count = await connection.workflowService.countWorkflowExecutions({ namespace: 'default', query });
+      assert.equal(Number(count.count), 0);
       const ns = await connection.workflowService.describeNamespace({ namespace: 'default' });
       assert.equal(ns.namespaceInfo?.name, 'default');
-      const listed = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      // The frontend's namespace cache catches up with a new namespace within seconds.
+      const listed = await eventually(() => connection.operatorService.listSearchAttributes({ namespace: 'default' }), 60_000, 'search attributes listed');
       const custom = Object.fromEntries(
         Object.entries(listed.customAttributes ?? {})
           .filter(([name]) => name.startsWith('Shipyard'))
