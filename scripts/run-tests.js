@@ -5,6 +5,8 @@
 //                activities, the client, the CLI, crash safety
 //   cluster      a local Kubernetes control plane (kube-apiserver, etcd, kwok fake nodes) started
 //                here once: helm, GitOps, rollout health, Istio traffic, Prometheus analysis
+//   server       a real Temporal cluster (temporal-server on PostgreSQL, scripts/temporal-cluster.js,
+//                deploy/temporal/config.yaml) started here once: release paths and a server SIGKILL
 //   replay       committed histories replayed against today's workflow code
 // Tools are built by scripts/tools.js when missing, never skipped. For quick local iteration a tier
 // may be left out with SHIPYARD_SKIP_TIERS=tier1,tier2; ignored under CI=true.
@@ -32,6 +34,10 @@ const TIERS = [
     temporal: true,
     cluster: true,
   },
+  // temporal: the CLI runs docker-compose's setup script in test/server/compose-setup.test.ts.
+  // The tier's address is SHIPYARD_SERVER_TEMPORAL_ADDRESS: all tiers share one `node --test` run and
+  // its environment, where TEMPORAL_ADDRESS is the dev server's (test/helpers/real-server.ts switches).
+  { name: 'server', dir: 'test/server', tools: ['temporal-server', 'postgresql', 'temporal'], realServer: true },
   { name: 'replay', dir: 'test/replay', tools: [] },
 ];
 const log = (m) => console.log(`[shipyard test] ${m}`);
@@ -75,6 +81,11 @@ async function main() {
   // Tests and the activities they run call the tools by name: put the resolved ones first on PATH.
   const env = { ...process.env, SHIPYARD_TEST: '1', PATH: await toolPathEnv([...needed]) };
   if (needed.has('istio-crds')) env.SHIPYARD_ISTIO_CRDS = Object.values(await ensureTool('istio-crds'))[0];
+  // The real cluster (PostgreSQL + temporal-server) comes up while the dev server and kwok do.
+  const realServerStart = files.some((f) => f.tier.realServer)
+    ? import('./temporal-cluster.js').then(({ startTemporalCluster }) => startTemporalCluster({ logFile: join(root, '.data', 'test-temporal-server.log') }))
+    : undefined;
+  realServerStart?.catch(() => undefined); // awaited below; do not crash as unhandled meanwhile
   let server;
   if (files.some((f) => f.tier.temporal)) {
     const started = Date.now();
@@ -82,6 +93,14 @@ async function main() {
     env.TEMPORAL_ADDRESS = server.address;
     env.TEMPORAL_NAMESPACE = 'default';
     log(`Temporal dev server on ${server.address} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  }
+  let realServer;
+  if (files.some((f) => f.tier.realServer)) {
+    realServer = await realServerStart;
+    env.SHIPYARD_SERVER_TEMPORAL_ADDRESS = realServer.address;
+    // Tests that SIGKILL a server start their own on this PostgreSQL (their own databases).
+    env.SHIPYARD_SERVER_POSTGRES = `${realServer.postgres.host}:${realServer.postgres.port}`;
+    env.SHIPYARD_SERVER_POSTGRES_DIR = realServer.postgres.dir;
   }
   let cluster;
   if (files.some((f) => f.tier.cluster)) {
@@ -118,6 +137,7 @@ async function main() {
     child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
   });
   if (server) await server.stop();
+  if (realServer) await realServer.stop();
   if (cluster) await cluster.stop();
   log(`${code === 0 ? 'PASSED' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)}s`);
   process.exit(code);

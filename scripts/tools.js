@@ -33,6 +33,9 @@ const KUBERNETES = 'v1.34.4'; // k8s.io/kubernetes; its staging modules (k8s.io/
 const KUBERNETES_MINOR = KUBERNETES.split('.').slice(0, 2).join('\\.'); // 'v1\.34', for pathVersion
 const ETCD = 'v3.6.16';
 const HELM = 'v3.22.0';
+// go.temporal.io/server: its go.mod says `go 1.26.8`; later patches (v1.31.5, v1.32.2) want a newer Go.
+// docker-compose.yml runs the same version (test/unit/compose.test.ts checks they agree).
+export const TEMPORAL_SERVER = 'v1.32.1';
 
 /** go-wrapper build of packages of k8s.io/kubernetes, with a real version stamped in. */
 function kubernetesWrapper(...packages) {
@@ -57,7 +60,7 @@ function kubernetesWrapper(...packages) {
  * The pinned tools. A tool has `binaries` (executables; one on PATH wins) or `files` (plain files,
  * always from the cache). `build.kind`:
  *  - go-install: `go install <module>@<version>` (the module has no `replace` lines), with optional
- *    `build.ldflags`
+ *    `build.ldflags` and `build.rename` ({ installedName: binaryName }, for commands named `server`)
  *  - go-wrapper: a generated module that requires `build.module` at the tool's version and builds
  *    `build.packages` from it. Every `replace M => ./local/dir` of the upstream go.mod whose M
  *    matches `build.localReplaces.match` becomes `replace M => M <build.localReplaces.version>`
@@ -143,12 +146,36 @@ export const TOOLS = {
     },
     note: 'Dex OpenID Connect provider for identity tests',
   },
+  // The Temporal server itself and its SQL schema tool, for the real-cluster tier (test/server) on
+  // PostgreSQL. go.temporal.io/server has no replace lines; pure Go (the SQLite driver is modernc).
+  // temporal-sql-tool embeds the server's schema (--schema-name postgresql/v12/temporal), so the
+  // schema always matches the server it sets up.
+  'temporal-server': {
+    version: TEMPORAL_SERVER,
+    binaries: ['temporal-server', 'temporal-sql-tool'],
+    build: {
+      kind: 'go-install',
+      packages: ['go.temporal.io/server/cmd/server', 'go.temporal.io/server/cmd/tools/sql'],
+      rename: { server: 'temporal-server', sql: 'temporal-sql-tool' },
+    },
+    pathVersion: { args: ['--version'], match: `\\b${TEMPORAL_SERVER.slice(1).replace(/\./g, '\\.')}\\b` },
+    note: 'Temporal server + temporal-sql-tool; the first build takes 10+ minutes on 2 cores',
+  },
   // Debian packages: installed with apt-get, services kept from starting (the tests start their own).
   'docker-registry': {
     version: 'debian',
     binaries: ['docker-registry'],
     build: { kind: 'apt', packages: ['docker-registry'] },
     note: 'OCI distribution registry for image tests',
+  },
+  // initdb/postgres live in /usr/lib/postgresql/<major>/bin, not on PATH: `binaries` names what the
+  // server package puts on PATH (postgresql-common; a client-only install has psql but not this), and
+  // scripts/temporal-cluster.js finds the server binaries under /usr/lib/postgresql.
+  postgresql: {
+    version: 'debian',
+    binaries: ['pg_ctlcluster'],
+    build: { kind: 'apt', packages: ['postgresql'] },
+    note: 'PostgreSQL, the persistence of the real Temporal server tier',
   },
   prometheus: {
     version: 'debian',
@@ -256,6 +283,7 @@ async function buildGoInstall(name, tool, outDir) {
     const ldflags = tool.build.ldflags ? [`-ldflags=${tool.build.ldflags}`] : [];
     await run('go', ['install', ...ldflags, `${pkg}@${tool.version}`], { env });
   }
+  for (const [from, to] of Object.entries(tool.build.rename ?? {})) renameSync(join(outDir, from), join(outDir, to));
 }
 
 /** `go mod download -json <module>@<version>`: { Dir, GoMod, ... } of the module in the module cache. */
@@ -480,7 +508,7 @@ async function main(argv) {
         : out.names.every((b) => out.ok(join(toolBinDir(name), b)))
           ? `cached in ${toolBinDir(name)}`
           : tool.build.kind === 'apt' ? 'not installed yet (apt)' : 'not built yet';
-      console.log(`${name.padEnd(12)} ${tool.version.padEnd(10)} ${state}`);
+      console.log(`${name.padEnd(16)} ${tool.version.padEnd(10)} ${state}`);
     }
     return;
   }
