@@ -5,10 +5,12 @@
 // `npm start` and the container run; JSON request logs on, written to /dev/null here). The senders
 // (playing the git host) and the bare client run in this process; senders use node:http keep-alive.
 // For reference the same gateway also runs inside this process (senders, HTTP server and gRPC client
-// on one event loop). Numbers are printed, never asserted.
-import { spawn, type ChildProcess } from 'node:child_process';
+// on one event loop), and a floor: a process with a bare node:http server that only does the bare
+// start per request (no framework, signature, routing, logging or release input), i.e. what any
+// separate gateway process costs at least. Numbers are printed, never asserted.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +74,31 @@ function processCpuMs(pid: number | undefined): number {
 }
 const CLOCK_TICKS = 100;
 
+/** The floor: `node gateway.js floor-server PORT QUEUE` answers every POST after one bare start. */
+async function floorServer(port: number, taskQueue: string) {
+  const ctx = await connectClient();
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      ctx.client.workflow.start('emptyWorkflow', { taskQueue, workflowId: `bench-floor-${randomBytes(8).toString('hex')}`, args: [] }).then(
+        () => res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"started"}'),
+        (err: Error) => res.writeHead(503).end(JSON.stringify({ error: err.message })),
+      );
+    });
+  });
+  server.listen(port, '127.0.0.1', () => process.send?.('listening'));
+}
+
+async function floorProcess(taskQueue: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = fork(fileURLToPath(import.meta.url), ['floor-server', String(port), taskQueue], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`floor process exited ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
 async function main() {
   const ctx = await connectClient();
   const queues = uniqueQueues('bench-gw');
@@ -87,6 +114,7 @@ async function main() {
     routes: [{ name: 'main', repo: 'acme/*', event: 'push', branch: 'main', spec: 'release.yaml', environments: ['staging'] }],
   }));
   const child = await gatewayProcess(configPath, queues);
+  const floor = await floorProcess(queues.orchestrator);
   const inProcess = await startGateway(shipyard, config);
 
   const webhook = (base: string, commit?: string, expect = 'started') => async () => {
@@ -102,23 +130,30 @@ async function main() {
     return performance.now() - t;
   };
   const gw = webhook(child.url);
+  const floorHop = async () => {
+    const t = performance.now();
+    const res = await post(new URL('/', floor.url), '{}', { 'content-type': 'application/json' });
+    if (res.status !== 202) throw new Error(`floor: ${res.status} ${JSON.stringify(res.body)}`);
+    return performance.now() - t;
+  };
   const gwIn = webhook(inProcess.url);
   // A redelivery of a release that is running: attaches (one start RPC, answered 'existing').
   const runningCommit = randomBytes(20).toString('hex');
   await webhook(child.url, runningCommit)();
   const redelivery = webhook(child.url, runningCommit, 'existing');
 
-  for (let i = 0; i < 20; i++) await Promise.all([gw(), gwIn(), bare(), redelivery()]); // warm-up
-  const lat = { gw: [] as number[], gwIn: [] as number[], bare: [] as number[], redelivery: [] as number[] };
+  for (let i = 0; i < 20; i++) await Promise.all([gw(), gwIn(), bare(), redelivery(), floorHop()]); // warm-up
+  const lat = { gw: [] as number[], gwIn: [] as number[], bare: [] as number[], redelivery: [] as number[], floor: [] as number[] };
   // Interleaved, so all see the same server state and machine load.
   for (let i = 0; i < N; i++) {
     lat.gw.push(await gw());
     lat.bare.push(await bare());
     lat.gwIn.push(await gwIn());
     lat.redelivery.push(await redelivery());
+    lat.floor.push(await floorHop());
   }
   // CPU (ms) used per request: this process (senders, bare client) and the gateway process.
-  const cpu = { gw: { self: 0, gateway: 0 }, bare: { self: 0, gateway: 0 }, gwIn: { self: 0, gateway: 0 } };
+  const cpu = { gw: { self: 0, gateway: 0 }, bare: { self: 0, gateway: 0 }, gwIn: { self: 0, gateway: 0 }, floor: { self: 0, gateway: 0 } };
   const throughput = async (name: keyof typeof cpu, fn: () => Promise<number>) => {
     const c0 = process.cpuUsage();
     const g0 = processCpuMs(child.child.pid);
@@ -134,11 +169,12 @@ async function main() {
     return rate;
   };
   // Two alternating rounds each; the rate is the mean of the two.
-  const rates = { gw: 0, bare: 0, gwIn: 0 };
+  const rates = { gw: 0, bare: 0, gwIn: 0, floor: 0 };
   for (let round = 0; round < 2; round++) {
     rates.gw += (await throughput('gw', gw)) / 2;
     rates.bare += (await throughput('bare', bare)) / 2;
     rates.gwIn += (await throughput('gwIn', gwIn)) / 2;
+    rates.floor += (await throughput('floor', floorHop)) / 2;
   }
   const row = (label: string, s: number[]) =>
     `  ${label.padEnd(44)} p50 ${pct(s, 50).toFixed(2).padStart(6)}  p99 ${pct(s, 99).toFixed(2).padStart(6)}  ratio p50 ${(pct(s, 50) / pct(lat.bare, 50)).toFixed(2)}x  p99 ${(pct(s, 99) / pct(lat.bare, 99)).toFixed(2)}x`;
@@ -147,18 +183,22 @@ async function main() {
   console.log(row('gateway process (HTTP+HMAC+route+start)', lat.gw));
   console.log(row('gateway process, redelivery (attach)', lat.redelivery));
   console.log(row('gateway in the sender process (reference)', lat.gwIn));
+  console.log(row('floor: node:http process, bare start only', lat.floor));
   console.log(`throughput with ${CONCURRENCY} concurrent senders (${N} each, mean of 2 rounds):`);
   console.log(`  bare ${rates.bare.toFixed(0)} starts/s`);
   console.log(`  gateway process ${rates.gw.toFixed(0)} verified webhooks/s (${(rates.gw / rates.bare).toFixed(2)}x)`);
   console.log(`  gateway in the sender process ${rates.gwIn.toFixed(0)} verified webhooks/s (${(rates.gwIn / rates.bare).toFixed(2)}x, reference)`);
+  console.log(`  floor (node:http process, bare start only) ${rates.floor.toFixed(0)}/s (${(rates.floor / rates.bare).toFixed(2)}x)`);
   console.log(`CPU per request during those runs (ms): bare start ${cpu.bare.self.toFixed(2)} client; gateway process ${cpu.gw.gateway.toFixed(2)} gateway + ${cpu.gw.self.toFixed(2)} senders; in-process ${cpu.gwIn.self.toFixed(2)} senders+gateway`);
   agent.destroy();
   await inProcess.close();
   child.child.kill('SIGTERM');
+  floor.child.kill('SIGTERM');
   await ctx.close();
 }
 
-main().catch((err) => {
+const run = process.argv[2] === 'floor-server' ? floorServer(Number(process.argv[3]), process.argv[4]) : main();
+run.catch((err) => {
   console.error(err);
   process.exit(1);
 });
