@@ -44,6 +44,7 @@ import { ShipyardUsageError } from './errors.js';
 import { readLeases, type LeaseView } from './leases.js';
 import { LineFreeze } from './freeze.js';
 import { listReleases, type ListFilter, type ReleaseSummary } from './list.js';
+import { startOrAttach } from './start-or-attach.js';
 
 export type { LeaseView } from './leases.js';
 export type { ListFilter, ReleaseSummary } from './list.js';
@@ -169,13 +170,12 @@ export class ShipyardClient {
       specSource: opts.specSource,
     };
     try {
-      const handle = await this.client.workflow.start('releaseWorkflow', {
+      // One RPC: a running release with this ID is attached to (USE_EXISTING) and the answer says so.
+      const { runId, started } = await startOrAttach(this.client, 'releaseWorkflow', {
         workflowId: id,
         taskQueue: queues.orchestrator ?? TASK_QUEUES.orchestrator,
         args: [input],
-        // A running release with this ID: the start fails and we attach below (we know we did not start it).
-        workflowIdConflictPolicy: 'FAIL',
-        // A finished one: attach too, unless asked to retry a release that did not succeed.
+        // A finished one: attach too (described below), unless asked to retry a release that did not succeed.
         workflowIdReusePolicy: opts.retryFailed ? 'ALLOW_DUPLICATE_FAILED_ONLY' : 'REJECT_DUPLICATE',
         typedSearchAttributes: new TypedSearchAttributes([
           { key: SA.service, value: opts.spec.service },
@@ -189,9 +189,11 @@ export class ShipyardClient {
         ]),
         memo: { environments, triggeredBy: opts.trigger.by, ref: opts.trigger.ref ?? null },
       });
-      return { releaseId: id, runId: handle.firstExecutionRunId, started: true, state: 'started', commit, url: this.url(id) };
+      const url = this.url(id);
+      return started ? { releaseId: id, runId, started: true, state: 'started', commit, url } : { releaseId: id, runId, started: false, state: 'running', commit, url };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // Only a closed release gets here (REJECT_DUPLICATE); it may have been running a moment ago.
       const existing = await this.client.workflow.getHandle(id).describe();
       const attached = { releaseId: id, runId: existing.runId, started: false, commit, url: this.url(id) };
       if (existing.status.name === 'RUNNING') return { ...attached, state: 'running' };

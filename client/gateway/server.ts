@@ -20,6 +20,7 @@ import { SecretSet } from './secrets.js';
 import { verifyGeneric, verifyGithub, verifyGitlab, type Verdict } from './signatures.js';
 import { TemporalGuard, TemporalUnavailable, type GuardOptions } from './temporal-guard.js';
 import { registerApiRoutes } from './api-routes.js';
+import { noteOutcome, OneLineLogController } from './access-log.js';
 import { createGatewayIdentity, type GatewayIdentity } from './identity.js';
 
 export interface GatewayOptions {
@@ -71,6 +72,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
   const app = Fastify({
     logger: opts.logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers["x-gitlab-token"]'] },
     bodyLimit: config.bodyLimit,
+    logController: new OneLineLogController(),
   });
   // Bodies stay raw bytes: signatures are over exactly what was sent. Other media types get 415.
   app.removeAllContentTypeParsers();
@@ -124,7 +126,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     const routed = routeEvent(event, config.loadedRoutes);
     if ('ignored' in routed) {
       count(route, 'ignored');
-      req.log.info({ deliveryId: event.deliveryId, reason: routed.ignored }, 'event ignored');
+      noteOutcome(req, { deliveryId: event.deliveryId, outcome: 'ignored', reason: routed.ignored });
       return reply.code(202).send({ status: 'ignored', reason: routed.ignored, deliveryId: event.deliveryId });
     }
     const { route: rule, version, untrusted } = routed.routed;
@@ -146,7 +148,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
         metrics.startLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
         metrics.breakerOpen.set(0);
         count(route, 'pipeline');
-        req.log.info({ deliveryId: event.deliveryId, pipelineId: pipeline.pipelineId, rule: rule.name }, 'spec read from the repository');
+        noteOutcome(req, { deliveryId: event.deliveryId, outcome: 'reading-spec', pipelineId: pipeline.pipelineId, rule: rule.name });
         return reply.code(202).send({ status: 'reading-spec', pipelineId: pipeline.pipelineId, url: pipeline.url, deliveryId: event.deliveryId });
       }
       const result = await guard.call(() =>
@@ -165,7 +167,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
       metrics.breakerOpen.set(0);
       const status = result.started ? 'started' : 'existing';
       count(route, status);
-      req.log.info({ deliveryId: event.deliveryId, releaseId: result.releaseId, status, rule: rule.name }, 'release handed to Temporal');
+      noteOutcome(req, { deliveryId: event.deliveryId, outcome: status, releaseId: result.releaseId, rule: rule.name });
       return reply.code(202).send({ status, releaseId: result.releaseId, url: result.url, deliveryId: event.deliveryId });
     } catch (err) {
       if (err instanceof ShipyardUsageError) {
