@@ -2,7 +2,8 @@
 // empty workflow, against the same dev server in the same run (ratios are the gateway's overhead:
 // HTTP, signature check, routing, the release's input/search attributes/memo).
 // Topology, as in production: the gateway is its own process (dist/client/gateway/main.js, the entry
-// `npm start` and the container run; JSON request logs on, written to /dev/null here). The senders
+// `npm start` and the container run; JSON request logs on, written to /dev/null here), on the SDK's
+// native connection (its default), with a second one on grpc-js measured beside it. The senders
 // (playing the git host) and the bare client run in this process; senders use node:http keep-alive.
 // For reference the same gateway also runs inside this process (senders, HTTP server and gRPC client
 // on one event loop), and a floor: a process with a bare node:http server that only does the bare
@@ -46,10 +47,10 @@ function post(url: URL, body: string, headers: Record<string, string>): Promise<
 }
 
 /** The gateway as its own process, routing acme/* pushes on main to `spec` (queues via SHIPYARD_*_QUEUE). */
-async function gatewayProcess(configPath: string, queues: { orchestrator: string }): Promise<{ url: string; child: ChildProcess }> {
+async function gatewayProcess(configPath: string, queues: { orchestrator: string }, extraEnv: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(process.execPath, [fileURLToPath(new URL('../client/gateway/main.js', import.meta.url))], {
-    env: { ...process.env, ...SECRETS, SHIPYARD_GATEWAY_CONFIG: configPath, SHIPYARD_GATEWAY_PORT: String(port), SHIPYARD_ORCHESTRATOR_QUEUE: queues.orchestrator },
+    env: { ...process.env, ...SECRETS, SHIPYARD_GATEWAY_CONFIG: configPath, SHIPYARD_GATEWAY_PORT: String(port), SHIPYARD_ORCHESTRATOR_QUEUE: queues.orchestrator, ...extraEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -114,6 +115,8 @@ async function main() {
     routes: [{ name: 'main', repo: 'acme/*', event: 'push', branch: 'main', spec: 'release.yaml', environments: ['staging'] }],
   }));
   const child = await gatewayProcess(configPath, queues);
+  // The same gateway on the SDK's grpc-js connection instead of the native one (its default).
+  const childJs = await gatewayProcess(configPath, queues, { SHIPYARD_GATEWAY_CONNECTION: 'grpc-js' });
   const floor = await floorProcess(queues.orchestrator);
   const inProcess = await startGateway(shipyard, config);
 
@@ -130,6 +133,7 @@ async function main() {
     return performance.now() - t;
   };
   const gw = webhook(child.url);
+  const gwJs = webhook(childJs.url);
   const floorHop = async () => {
     const t = performance.now();
     const res = await post(new URL('/', floor.url), '{}', { 'content-type': 'application/json' });
@@ -142,21 +146,23 @@ async function main() {
   await webhook(child.url, runningCommit)();
   const redelivery = webhook(child.url, runningCommit, 'existing');
 
-  for (let i = 0; i < 20; i++) await Promise.all([gw(), gwIn(), bare(), redelivery(), floorHop()]); // warm-up
-  const lat = { gw: [] as number[], gwIn: [] as number[], bare: [] as number[], redelivery: [] as number[], floor: [] as number[] };
+  for (let i = 0; i < 20; i++) await Promise.all([gw(), gwJs(), gwIn(), bare(), redelivery(), floorHop()]); // warm-up
+  const lat = { gw: [] as number[], gwJs: [] as number[], gwIn: [] as number[], bare: [] as number[], redelivery: [] as number[], floor: [] as number[] };
   // Interleaved, so all see the same server state and machine load.
   for (let i = 0; i < N; i++) {
     lat.gw.push(await gw());
     lat.bare.push(await bare());
+    lat.gwJs.push(await gwJs());
     lat.gwIn.push(await gwIn());
     lat.redelivery.push(await redelivery());
     lat.floor.push(await floorHop());
   }
   // CPU (ms) used per request: this process (senders, bare client) and the gateway process.
-  const cpu = { gw: { self: 0, gateway: 0 }, bare: { self: 0, gateway: 0 }, gwIn: { self: 0, gateway: 0 }, floor: { self: 0, gateway: 0 } };
+  const cpu = { gw: { self: 0, gateway: 0 }, gwJs: { self: 0, gateway: 0 }, bare: { self: 0, gateway: 0 }, gwIn: { self: 0, gateway: 0 }, floor: { self: 0, gateway: 0 } };
   const throughput = async (name: keyof typeof cpu, fn: () => Promise<number>) => {
+    const pid = name === 'gwJs' ? childJs.child.pid : child.child.pid;
     const c0 = process.cpuUsage();
-    const g0 = processCpuMs(child.child.pid);
+    const g0 = processCpuMs(pid);
     const t = performance.now();
     let next = 0;
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -165,14 +171,15 @@ async function main() {
     const rate = N / ((performance.now() - t) / 1000);
     const c1 = process.cpuUsage(c0);
     cpu[name].self += (c1.user + c1.system) / 1000 / N / 2;
-    cpu[name].gateway += (processCpuMs(child.child.pid) - g0) / N / 2;
+    cpu[name].gateway += (processCpuMs(pid) - g0) / N / 2;
     return rate;
   };
   // Two alternating rounds each; the rate is the mean of the two.
-  const rates = { gw: 0, bare: 0, gwIn: 0, floor: 0 };
+  const rates = { gw: 0, gwJs: 0, bare: 0, gwIn: 0, floor: 0 };
   for (let round = 0; round < 2; round++) {
     rates.gw += (await throughput('gw', gw)) / 2;
     rates.bare += (await throughput('bare', bare)) / 2;
+    rates.gwJs += (await throughput('gwJs', gwJs)) / 2;
     rates.gwIn += (await throughput('gwIn', gwIn)) / 2;
     rates.floor += (await throughput('floor', floorHop)) / 2;
   }
@@ -181,18 +188,21 @@ async function main() {
   console.log(`webhook -> release started, ${N} sequential each, interleaved (ms; ratio to the bare start):`);
   console.log(`  ${'bare client.workflow.start (empty workflow)'.padEnd(44)} p50 ${pct(lat.bare, 50).toFixed(2).padStart(6)}  p99 ${pct(lat.bare, 99).toFixed(2).padStart(6)}`);
   console.log(row('gateway process (HTTP+HMAC+route+start)', lat.gw));
+  console.log(row('gateway process, grpc-js connection', lat.gwJs));
   console.log(row('gateway process, redelivery (attach)', lat.redelivery));
   console.log(row('gateway in the sender process (reference)', lat.gwIn));
   console.log(row('floor: node:http process, bare start only', lat.floor));
   console.log(`throughput with ${CONCURRENCY} concurrent senders (${N} each, mean of 2 rounds):`);
   console.log(`  bare ${rates.bare.toFixed(0)} starts/s`);
   console.log(`  gateway process ${rates.gw.toFixed(0)} verified webhooks/s (${(rates.gw / rates.bare).toFixed(2)}x)`);
+  console.log(`  gateway process, grpc-js connection ${rates.gwJs.toFixed(0)} verified webhooks/s (${(rates.gwJs / rates.bare).toFixed(2)}x)`);
   console.log(`  gateway in the sender process ${rates.gwIn.toFixed(0)} verified webhooks/s (${(rates.gwIn / rates.bare).toFixed(2)}x, reference)`);
   console.log(`  floor (node:http process, bare start only) ${rates.floor.toFixed(0)}/s (${(rates.floor / rates.bare).toFixed(2)}x)`);
-  console.log(`CPU per request during those runs (ms): bare start ${cpu.bare.self.toFixed(2)} client; gateway process ${cpu.gw.gateway.toFixed(2)} gateway + ${cpu.gw.self.toFixed(2)} senders; in-process ${cpu.gwIn.self.toFixed(2)} senders+gateway`);
+  console.log(`CPU per request during those runs (ms): bare start ${cpu.bare.self.toFixed(2)} client; gateway process ${cpu.gw.gateway.toFixed(2)} gateway (native connection) + ${cpu.gw.self.toFixed(2)} senders, ${cpu.gwJs.gateway.toFixed(2)} on grpc-js; in-process ${cpu.gwIn.self.toFixed(2)} senders+gateway`);
   agent.destroy();
   await inProcess.close();
   child.child.kill('SIGTERM');
+  childJs.child.kill('SIGTERM');
   floor.child.kill('SIGTERM');
   await ctx.close();
 }

@@ -5,6 +5,8 @@
 //                             (Feishu token-only callbacks)
 // Temporal settings are the usual TEMPORAL_* variables; the gateway starts even while Temporal is
 // down (it answers 503 + Retry-After until it is back).
+//   SHIPYARD_GATEWAY_CONNECTION=grpc-js  use the SDK's grpc-js connection instead of its native (Rust
+//                             core) one, which costs less CPU per start (bench/gateway.ts)
 import { fileURLToPath } from 'node:url';
 import { ShipyardClient } from '../index.js';
 import { loadGatewayConfig } from './config.js';
@@ -17,7 +19,7 @@ async function main() {
   const config = loadGatewayConfig(path);
   const host = process.env.SHIPYARD_GATEWAY_HOST || config.listen.host;
   const port = process.env.SHIPYARD_GATEWAY_PORT ? Number(process.env.SHIPYARD_GATEWAY_PORT) : config.listen.port;
-  const shipyard = ShipyardClient.lazy();
+  const shipyard = ShipyardClient.lazy(undefined, undefined, process.env.SHIPYARD_GATEWAY_CONNECTION === 'grpc-js' ? 'grpc-js' : 'native');
   const { app } = await buildGateway({ config, shipyard });
   const shutdown = async () => {
     await app.close();
