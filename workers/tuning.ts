@@ -32,7 +32,7 @@ export interface OrchestratorTuning {
  * restart time is bound by replays, which the cache does not help with.
  */
 export const DEFAULT_TUNING: OrchestratorTuning = {
-  maxCachedWorkflows: 1000,
+  maxCachedWorkflows: 500,
   maxConcurrentWorkflowTaskExecutions: 40,
   maxConcurrentWorkflowTaskPolls: 10,
   workflowThreadPoolSize: 1,
