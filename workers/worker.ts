@@ -14,6 +14,7 @@ import { decisionTrustFromEnv } from '../config/decision-keys.js';
 import { TASK_QUEUES } from '../workflows/messages.js';
 import { workflowSource } from './bundle.js';
 import { installRuntime, runtimeSettingsFromEnv } from './runtime.js';
+import { describeTuning, orchestratorTuningFromEnv, tuningOptions, type OrchestratorTuning } from './tuning.js';
 
 export type Role = 'orchestrator' | 'build' | 'deploy';
 export const ROLES: Role[] = ['orchestrator', 'build', 'deploy'];
@@ -39,6 +40,8 @@ export interface WorkerSetup {
    * runRoles passes the one from temporalSettings(); none = plain payloads.
    */
   payloadCodec?: PayloadCodec;
+  /** Orchestrator: sticky cache and workflow task capacity (default from SHIPYARD_MAX_CACHED_WORKFLOWS etc., workers/tuning.ts). */
+  tuning?: OrchestratorTuning;
 }
 
 export interface WorkerDeployment {
@@ -89,7 +92,14 @@ export async function createWorker(role: Role, setup: WorkerSetup): Promise<Work
     // Refuse to start with unreadable decision keys (or none in production mode) rather than fail releases later.
     (setup.trust ?? decisionTrustFromEnv)();
     const deployment = 'deployment' in setup ? setup.deployment : deploymentFromEnv();
-    return Worker.create({ ...base, ...workflowSource(), ...versioningOptions(deployment), activities: createCoordinationActivities({ trust: setup.trust }) });
+    const tuning = setup.tuning ?? orchestratorTuningFromEnv();
+    return Worker.create({
+      ...base,
+      ...workflowSource(),
+      ...tuningOptions(tuning),
+      ...versioningOptions(deployment),
+      activities: createCoordinationActivities({ trust: setup.trust }),
+    });
   }
   if (role === 'build') {
     return Worker.create({
@@ -113,13 +123,17 @@ export async function runRoles(roles: Role[]): Promise<void> {
   const taskQueues = taskQueueOverrides();
   // Read (and validated) before any worker starts: a half-set pair fails fast with a clear message.
   const deployment = deploymentFromEnv();
-  const workers = await Promise.all(roles.map((role) => createWorker(role, { connection, namespace: settings.namespace, taskQueues, deployment, payloadCodec: settings.payloadCodec })));
+  const tuning = orchestratorTuningFromEnv();
+  const workers = await Promise.all(
+    roles.map((role) => createWorker(role, { connection, namespace: settings.namespace, taskQueues, deployment, tuning, payloadCodec: settings.payloadCodec })),
+  );
   console.log(
     `shipyard worker [${roles.join(', ')}] connected to ${settings.address} namespace ${settings.namespace}; ` +
       `task queues: ${roles.map((r) => taskQueues[r] ?? TASK_QUEUES[r]).join(', ')}` +
       (runtime.metricsAddress ? `; metrics on http://${runtime.metricsAddress}/metrics` : '') +
       (settings.payloadCodec ? '; payloads encrypted (payload codec)' : '; payloads NOT encrypted (no SHIPYARD_CODEC_KEYS)') +
-      (deployment && roles.includes('orchestrator') ? `; workflows pinned to ${deployment.deploymentName}.${deployment.buildId}` : ''),
+      (deployment && roles.includes('orchestrator') ? `; workflows pinned to ${deployment.deploymentName}.${deployment.buildId}` : '') +
+      (roles.includes('orchestrator') ? `; orchestrator: ${describeTuning(tuning)}` : ''),
   );
   try {
     await Promise.all(workers.map((w) => w.run()));
