@@ -3,7 +3,9 @@
 // (concurrency reject), or superseded (a newer release with concurrency supersede). The holder gives
 // the lease back when it has promoted or finished compensating. A holder that was terminated never
 // gives it back: every checkInterval the lease asks Temporal whether its holder still runs (an
-// activity, so nothing lands in the holder's own history), and moves on when it does not. Queued
+// activity, so nothing lands in the holder's own history), and moves on when it does not. It asks only
+// while a release waits (at once when the first one queues): a dead holder blocks nobody else, and a
+// fleet of parked releases would otherwise keep one timer and one activity per lease busy every interval. Queued
 // releases hear from it only when their place or the holder changes. Idle, the workflow ends; busy
 // for long, it continues as new carrying the holder and the queue.
 import {
@@ -12,6 +14,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -60,6 +63,9 @@ export async function leaseWorkflow(input: LeaseWorkflowInput): Promise<void> {
     retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
   });
   let lastCheck = Date.now();
+  // Before this patch the holder was checked every interval even with nobody waiting.
+  const onlyWhenWaited = patched('lease-watch-when-waited');
+  const watching = () => !!state.holder && (!onlyWhenWaited || state.queue.length > 0);
 
   /** Signals a release; false when it is gone (closed or never existed). */
   const send = async (to: { releaseId: string; runId: string }, deliver: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>) => {
@@ -114,7 +120,7 @@ export async function leaseWorkflow(input: LeaseWorkflowInput): Promise<void> {
   };
 
   for (;;) {
-    const wait = state.holder ? Math.max(0, lastCheck + interval - Date.now()) : undefined;
+    const wait = watching() ? Math.max(0, lastCheck + interval - Date.now()) : undefined;
     await condition(() => inbox.length > 0 || releases.length > 0 || (!state.holder && state.queue.length > 0), wait);
     while (releases.length) {
       const who = releases.shift()!;
@@ -122,8 +128,8 @@ export async function leaseWorkflow(input: LeaseWorkflowInput): Promise<void> {
       state.queue = state.queue.filter((q) => !same(q, who));
     }
     while (inbox.length) await handleRequest(inbox.shift()!);
-    if (state.holder && Date.now() - lastCheck >= interval) {
-      // Watchdog: however busy the lease is, the holder is checked every interval.
+    if (state.holder && watching() && Date.now() - lastCheck >= interval) {
+      // Watchdog: however busy the lease is, the holder is checked every interval while someone waits.
       lastCheck = Date.now();
       const holder = state.holder;
       const status = await describeRun({ workflowId: holder.releaseId, runId: holder.runId }).catch(() => 'UNKNOWN');
@@ -132,7 +138,8 @@ export async function leaseWorkflow(input: LeaseWorkflowInput): Promise<void> {
         state.holder = null;
       }
     }
-    if (!state.holder) lastCheck = Date.now();
+    // Unwatched, the clock stands at "due": the first release to queue has the holder checked at once.
+    if (!watching()) lastCheck = onlyWhenWaited ? Date.now() - interval : Date.now();
     await grantNext();
     if (!state.holder && !state.queue.length && !inbox.length && !releases.length) {
       await condition(allHandlersFinished);

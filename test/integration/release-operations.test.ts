@@ -159,6 +159,33 @@ describe('one release per environment (mocked activities)', () => {
       await ctx.shipyard.wait(b.releaseId, undefined, 200);
     });
   });
+
+  test('a lease nobody waits for is not watched; the first release to queue has the holder checked at once', async () => {
+    const world = new FakeWorld();
+    const service = uniqueName('unwatched');
+    const spec = gatedSpec(service);
+    const queues = uniqueQueues();
+    await withWorkers(queues, world.activities(), async () => {
+      // A check interval of an hour: only the check on the first waiter can let B through in time.
+      const a = await startRelease(ctx.shipyard, queues, spec, { environments: ['production'], leaseCheckInterval: '1h' });
+      await waitForStatus(ctx.shipyard, a.releaseId, (s) => s.approvals.pending !== null, 'A holds the lease');
+      const lease = ctx.client.workflow.getHandle(leaseWorkflowId(service, 'production', { line: queues.orchestrator }));
+      const idle = async () => {
+        const events = (await lease.fetchHistory()).events ?? [];
+        return { activities: events.filter((e) => e.activityTaskScheduledEventAttributes).length, timers: events.filter((e) => e.timerStartedEventAttributes).length };
+      };
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.deepEqual(await idle(), { activities: 0, timers: 0 }, 'held with nobody waiting: no watchdog timer, no describe');
+      await ctx.client.workflow.getHandle(a.releaseId).terminate('operator terminated it');
+      const b = await startRelease(ctx.shipyard, queues, spec, { environments: ['production'], commit: randomCommit(), leaseCheckInterval: '1h' });
+      const queuedAt = Date.now();
+      await waitForStatus(ctx.shipyard, b.releaseId, (s) => s.approvals.pending !== null, 'B got the lease', 20_000);
+      assert.ok(Date.now() - queuedAt < 10_000, `B proceeded ${Date.now() - queuedAt} ms after it asked`);
+      assert.equal((await idle()).activities, 1, 'one describe of the holder, when B queued');
+      await ctx.shipyard.abort(b.releaseId, 'test');
+      await ctx.shipyard.wait(b.releaseId, undefined, 200);
+    });
+  });
 });
 
 describe('attempts and truthful state (mocked activities)', () => {

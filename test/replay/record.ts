@@ -13,6 +13,7 @@ import { startRelease, waitForStatus } from '../helpers/release.js';
 import { connectClient, uniqueQueues, withWorkers } from '../helpers/temporal.js';
 import type { ShipyardClient } from '../../client/index.js';
 import type { ReleaseSpec } from '../../spec/schema.js';
+import { leaseWorkflowId } from '../../workflows/messages.js';
 
 const OUT = fileURLToPath(new URL('../../../test/replay/histories/', import.meta.url));
 
@@ -132,7 +133,9 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   const ctx = await connectClient();
   try {
-    for (const sc of scenarios) {
+    // RECORD_ONLY=name1,name2 records only these scenarios.
+    const only = process.env.RECORD_ONLY?.split(',');
+    for (const sc of scenarios.filter((x) => !only || only.includes(x.name))) {
       const world = sc.world();
       const queues = uniqueQueues('replay');
       await withWorkers(queues, world.activities(), async () => {
@@ -149,6 +152,12 @@ async function main() {
         const suffix = process.env.RECORD_SUFFIX ? `-${process.env.RECORD_SUFFIX}` : '';
         writeFileSync(`${OUT}${sc.name}${suffix}.json`, `${historyToJSON(history)}\n`);
         console.log(`${sc.name}: ${final.outcome}, ${history.events?.length} events`);
+        if (sc.blocker) {
+          // The lease workflow the two releases shared: guards leaseWorkflow's own patches.
+          const lease = await ctx.client.workflow.getHandle(leaseWorkflowId(sc.spec().service, 'production', { line: queues.orchestrator })).fetchHistory();
+          writeFileSync(`${OUT}lease-${sc.name}${suffix}.json`, `${historyToJSON(lease)}\n`);
+          console.log(`lease-${sc.name}: ${lease.events?.length} events`);
+        }
       });
     }
   } finally {
