@@ -26,6 +26,20 @@ export const ERROR_RATE = {
 };
 
 /** Two environments: staging (helm) and production (gitops + a 3-step Istio canary). */
+/** The side effects of twoEnvSpec's default release, in order (mocked activities' FakeWorld.effects()). */
+export const TWO_ENV_EFFECTS = [
+  'runTestGate',
+  'buildTarget',
+  'buildTarget',
+  'publishImage',
+  'helmDeploy@staging',
+  'gitopsUpdate@production',
+  'setTrafficWeight@production',
+  'setTrafficWeight@production',
+  'setTrafficWeight@production',
+  'promoteCanary@production',
+];
+
 export function twoEnvSpec(opts: SpecOptions): ReleaseSpec {
   const doc: Record<string, unknown> = {
     service: opts.service,

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { createRepo } from '../helpers/git.js';
 import { SA } from '../../workflows/search-attributes.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
-import { ERROR_RATE, twoEnvSpec } from '../helpers/specs.js';
+import { ERROR_RATE, TWO_ENV_EFFECTS, twoEnvSpec } from '../helpers/specs.js';
 import { acceptedUpdates, eventTypes, historyOf, scheduledActivities, startRelease, waitForStatus } from '../helpers/release.js';
 import { connectClient, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
@@ -32,18 +32,7 @@ describe('release paths (mocked activities)', () => {
     const world = new FakeWorld();
     const { started, final, status } = await release(world);
     assert.equal(final.outcome, 'succeeded', final.message);
-    assert.deepEqual(world.effects(), [
-      'runTestGate',
-      'buildTarget',
-      'buildTarget',
-      'publishImage',
-      'helmDeploy@staging',
-      'gitopsUpdate@production',
-      'setTrafficWeight@production',
-      'setTrafficWeight@production',
-      'setTrafficWeight@production',
-      'promoteCanary@production',
-    ]);
+    assert.deepEqual(world.effects(), TWO_ENV_EFFECTS);
     assert.deepEqual(
       world.calls.filter((c) => c.name === 'setTrafficWeight').map((c) => c.detail),
       [10, 50, 100],

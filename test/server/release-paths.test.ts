@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SA } from '../../workflows/search-attributes.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
-import { twoEnvSpec } from '../helpers/specs.js';
+import { TWO_ENV_EFFECTS, twoEnvSpec } from '../helpers/specs.js';
 import { acceptedUpdates, eventTypes, historyOf, startRelease, waitForStatus } from '../helpers/release.js';
 import { useRealServer } from '../helpers/real-server.js';
 import { connectClient, eventually, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
@@ -47,18 +47,7 @@ describe('release paths on temporal-server + PostgreSQL (mocked activities)', ()
       const final = await ctx.shipyard.wait(releaseId, undefined, 250);
       assert.equal(final.outcome, 'succeeded', final.message);
       const status = final.status!;
-      assert.deepEqual(world.effects(), [
-        'runTestGate',
-        'buildTarget',
-        'buildTarget',
-        'publishImage',
-        'helmDeploy@staging',
-        'gitopsUpdate@production',
-        'setTrafficWeight@production',
-        'setTrafficWeight@production',
-        'setTrafficWeight@production',
-        'promoteCanary@production',
-      ]);
+      assert.deepEqual(world.effects(), TWO_ENV_EFFECTS);
       assert.deepEqual(
         status.stages.map((s) => `${s.stage}${s.environment ? `@${s.environment}` : ''}:${s.result}`),
         ['build:ok', 'images:ok', 'deploy@staging:ok', 'health@staging:ok', 'promote@staging:ok', 'deploy@production:ok', 'health@production:ok', 'canary@production:ok', 'promote@production:ok', 'done:ok'],
