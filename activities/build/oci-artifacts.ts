@@ -147,6 +147,10 @@ export class OciArtifactStore implements ArtifactStore {
     } finally {
       await rm(layout, { recursive: true, force: true });
     }
+    // This worker reads it back from its pull cache, without a download (open() checks the bytes).
+    const cached = join(this.deps.cacheDir, digest.slice('sha256:'.length));
+    await mkdir(cached, { recursive: true });
+    await link(path, join(cached, 'blob')).catch(() => undefined); // already there
     return { ...stored, uri: `oci://${this.repository}@${digest}` };
   }
 
