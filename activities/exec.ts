@@ -2,6 +2,7 @@
 // heartbeats with its latest output line and is killed, with its whole process group, when the
 // activity is cancelled, so a cancelled build leaves no compiler behind.
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 
@@ -16,6 +17,8 @@ export interface RunOptions {
   input?: string;
   /** Strings never to show in errors or heartbeats (tokens, passwords). */
   redact?: string[];
+  /** Write stdout to this file instead of collecting it (binary output of any size, e.g. a blob). */
+  stdoutFile?: string;
 }
 
 export interface RunResult {
@@ -69,7 +72,15 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       const lines = text.split('\n').filter((l) => l.trim());
       if (lines.length) lastLine = lines[lines.length - 1].slice(0, 300);
     };
-    child.stdout.on('data', onData('stdout'));
+    // Collected stdout, or a file: then `close` waits until the file is flushed as well.
+    let written: Promise<unknown> = Promise.resolve();
+    if (opts.stdoutFile) {
+      const file = createWriteStream(opts.stdoutFile);
+      written = new Promise<void>((r) => file.on('close', () => r()).on('error', () => r()));
+      child.stdout.pipe(file);
+    } else {
+      child.stdout.on('data', onData('stdout'));
+    }
     child.stderr.on('data', onData('stderr'));
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
@@ -122,7 +133,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       if (settled) return;
       settled = true;
       cleanup();
-      resolve({ code: code ?? -1, stdout, stderr });
+      void written.then(() => resolve({ code: code ?? -1, stdout, stderr }));
     });
   });
 }

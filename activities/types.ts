@@ -40,12 +40,21 @@ export interface BuildTargetInput extends SourceInput {
   target: string;
   ldflags: string;
   versionVariable?: string;
+  /**
+   * Where the artifact goes (activities/build/artifacts.ts): `local` or oci://registry/repository.
+   * Absent: the build worker's default (SHIPYARD_ARTIFACT_STORE), else its own disk.
+   */
+  artifactStore?: string;
 }
 
 export interface BuildArtifact {
   target: string;
-  /** Where the artifact store keeps the binary (content-addressed). */
+  /**
+   * Where the binary is, content-addressed: file:///... on the disk of the build worker that made it,
+   * or oci://registry/repository@sha256:<manifest digest>, an OCI artifact any build worker pulls by digest.
+   */
   uri: string;
+  /** sha256 of the binary itself (hex); every reader checks it. */
   sha256: string;
   size: number;
   cacheHit: boolean;

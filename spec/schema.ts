@@ -387,6 +387,13 @@ export const ReleaseSpecSchema = z
         vet: z.boolean().default(true),
         ldflags: z.string().default('-s -w'),
         versionVariable: z.string().optional().describe('Go variable set to the version with -X, e.g. main.version'),
+        artifactStore: z
+          .string()
+          .regex(/^(local|oci:\/\/[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+)$/, 'must be local or oci://registry/repository (lower case)')
+          .optional()
+          .describe(
+            'Where the built binaries go: oci://registry/repository (OCI artifacts by digest, which every build worker can pull) or local (the build worker\'s disk: one build worker only). Default: the image repository when there is an image section, else the build worker\'s SHIPYARD_ARTIFACT_STORE, else local',
+          ),
       })
       .optional(),
     image: z

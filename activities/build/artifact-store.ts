@@ -1,23 +1,28 @@
 // Content-addressed artifact store: an artifact is filed under the hash of what produced it
 // (commit, target, build settings), so a repeated build of the same inputs is a lookup.
-// LocalArtifactStore keeps them in a directory; an S3-compatible store implements the same interface.
+// LocalArtifactStore keeps them in a directory on the build worker (file:// URIs; the only store
+// of a single build worker, and the cache of the remote ones). Remote stores (oci-artifacts.ts; an
+// S3-compatible one would be another) implement the same interface, chosen by URI in artifacts.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ApplicationFailure } from '@temporalio/common';
 
 export interface StoredArtifact {
   key: string;
+  /** Where every reader finds it: file:///... (this worker's disk) or oci://registry/repo@sha256:... */
   uri: string;
-  /** Local path to read the artifact from (a download cache for remote stores). */
-  path: string;
+  /** Local path of the bytes on this worker, when it has them. */
+  path?: string;
   sha256: string;
   size: number;
   meta: Record<string, unknown>;
 }
 
 export interface ArtifactStore {
+  /** The artifact of `key`, or null: then it must be built. */
   get(key: string): Promise<StoredArtifact | null>;
   /** Stores `file` under `key` (moving or copying it); storing an existing key is a no-op. */
   put(key: string, file: string, name: string, meta: Record<string, unknown>): Promise<StoredArtifact>;
@@ -51,6 +56,29 @@ export class LocalArtifactStore implements ArtifactStore {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * The path of a file:// artifact, its bytes checked against the sha256 the build recorded. A path
+   * that is not here was written on another build worker's disk: that needs a shared store.
+   */
+  async open(artifact: { target: string; uri: string; sha256: string }): Promise<string> {
+    const path = fileURLToPath(artifact.uri);
+    let actual: string;
+    try {
+      actual = await sha256File(path);
+    } catch {
+      throw ApplicationFailure.nonRetryable(
+        `artifact for ${artifact.target} is not on this build worker (${artifact.uri}): it was built on another one. ` +
+          'Artifacts on a worker\'s disk need a single build worker; with more, give the release a registry ' +
+          '(image.repository or build.artifactStore: oci://registry/repository) or the workers SHIPYARD_ARTIFACT_STORE',
+        'ArtifactMissing',
+      );
+    }
+    if (actual !== artifact.sha256) {
+      throw ApplicationFailure.nonRetryable(`artifact for ${artifact.target} at ${artifact.uri} has sha256 ${actual}, the build recorded ${artifact.sha256}`, 'ArtifactDigestMismatch');
+    }
+    return path;
   }
 
   async put(key: string, file: string, name: string, meta: Record<string, unknown>): Promise<StoredArtifact> {

@@ -5,34 +5,15 @@
 import { mkdtemp, mkdir, copyFile, chmod, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
-import { CommandError, runChecked } from '../exec.js';
+import { runChecked } from '../exec.js';
 import { imageTagFor } from '../../spec/version.js';
 import type { ImageRef, PromoteImageInput, PublishImageInput } from '../types.js';
 import type { BuildSettings } from './settings.js';
+import { crane, REPOSITORY_PATTERN, type ImageTools } from './crane.js';
+import type { ArtifactReader } from './artifacts.js';
 
-export interface ImageTools {
-  crane: string;
-}
-
-function registryOf(repository: string): string {
-  return repository.split('/')[0];
-}
-
-async function crane(tools: ImageTools, settings: BuildSettings, args: string[], repository: string): Promise<string> {
-  const insecure = settings.insecureRegistries.includes(registryOf(repository)) ? ['--insecure'] : [];
-  settings.onCommand?.('crane', args);
-  try {
-    const res = await runChecked(tools.crane, [...args, ...insecure], { heartbeatMs: 2000 });
-    return res.stdout.trim();
-  } catch (err) {
-    if (err instanceof CommandError && /UNAUTHORIZED|DENIED|401|403|MANIFEST_INVALID|NAME_INVALID|could not parse reference/i.test(err.message)) {
-      throw ApplicationFailure.nonRetryable(`registry refused: ${err.message}`, 'RegistryRefused');
-    }
-    throw err; // connection problems and 5xx: Temporal retries
-  }
-}
+export type { ImageTools } from './crane.js';
 
 function digestOf(ref: string): string {
   const m = /@(sha256:[0-9a-f]{64})/.exec(ref) ?? /^(sha256:[0-9a-f]{64})$/.exec(ref);
@@ -51,9 +32,9 @@ async function layerTar(binaryPath: string, name: string): Promise<{ tar: string
   return { tar, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export async function publishImage(input: PublishImageInput, settings: BuildSettings, tools: ImageTools): Promise<ImageRef> {
+export async function publishImage(input: PublishImageInput, settings: BuildSettings, tools: ImageTools, artifacts: ArtifactReader): Promise<ImageRef> {
   const { repository } = input;
-  if (!/^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+$/.test(repository)) {
+  if (!REPOSITORY_PATTERN.test(repository)) {
     throw ApplicationFailure.nonRetryable(`image repository '${repository}' is not registry/path`, 'InvalidSpec');
   }
   const tag = tagOf(input.version);
@@ -63,7 +44,8 @@ export async function publishImage(input: PublishImageInput, settings: BuildSett
     if (!artifact) throw ApplicationFailure.nonRetryable(`no build artifact for image platform ${platform}`, 'InvalidSpec');
     const [os, arch, variant] = platform.split('/');
     const binary = `${input.service}${os === 'windows' ? '.exe' : ''}`;
-    const layer = await layerTar(fileURLToPath(artifact.uri), binary);
+    // A local, verified copy: pulled by digest from the artifact's store when this worker did not build it.
+    const layer = await layerTar(await artifacts.open(artifact), binary);
     try {
       const platformTag = `${repository}:${tag}-${[os, arch, variant].filter(Boolean).join('-')}`;
       // --platform picks the base image's platform; the empty base gets its platform from mutate below.

@@ -1,6 +1,9 @@
 // Where the build worker keeps its state, from the environment.
 //   SHIPYARD_WORK_DIR       checkouts (default ~/.cache/shipyard/work)
-//   SHIPYARD_ARTIFACT_DIR   content-addressed artifact store (default ~/.cache/shipyard/artifacts)
+//   SHIPYARD_ARTIFACT_DIR   content-addressed artifact store (default ~/.cache/shipyard/artifacts);
+//                           the cache of a remote store
+//   SHIPYARD_ARTIFACT_STORE oci://registry/repository for releases whose spec names no registry
+//                           (build-only releases on more than one build worker); default: local
 //   SHIPYARD_GIT_ASKPASS    GIT_ASKPASS program for private repositories (credentials never go in URLs)
 //   SHIPYARD_INSECURE_REGISTRIES  comma-separated host:port registries spoken to over plain HTTP
 // Private Go modules: GOPRIVATE, GOFLAGS, GONOSUMDB, GOPROXY and ~/.netrc pass through to `go` untouched.
@@ -10,6 +13,8 @@ import { join } from 'node:path';
 export interface BuildSettings {
   workDir: string;
   artifactDir: string;
+  /** Store for builds whose input names none (artifacts.ts): `local` or oci://registry/repository. */
+  artifactStore?: string;
   askpass?: string;
   insecureRegistries: string[];
   /** Called before each external command; tests count `go build` runs with it. */
@@ -21,6 +26,7 @@ export function buildSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Buil
   return {
     workDir: env.SHIPYARD_WORK_DIR || join(cache, 'work'),
     artifactDir: env.SHIPYARD_ARTIFACT_DIR || join(cache, 'artifacts'),
+    artifactStore: env.SHIPYARD_ARTIFACT_STORE?.trim() || undefined,
     askpass: env.SHIPYARD_GIT_ASKPASS || undefined,
     insecureRegistries: (env.SHIPYARD_INSECURE_REGISTRIES || '').split(',').map((s) => s.trim()).filter(Boolean),
   };

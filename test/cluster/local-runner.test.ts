@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { publishImage } from '../../activities/build/image.js';
+import { createArtifacts } from '../../activities/build/artifacts.js';
+import { sha256File } from '../../activities/build/artifact-store.js';
 import { kube } from '../../activities/kube.js';
 import { runCli } from '../helpers/cli.js';
 import { kubeconfig, namespace } from '../helpers/cluster.js';
@@ -81,10 +83,11 @@ before(async () => {
         platforms: [`linux/${goArch}`],
         base: 'scratch',
         source: 'examples/inventory',
-        artifacts: [{ target: `linux/${goArch}`, uri: pathToFileURL(bin).href, sha256: '', size: 0, cacheHit: false }],
+        artifacts: [{ target: `linux/${goArch}`, uri: pathToFileURL(bin).href, sha256: await sha256File(bin), size: 0, cacheHit: false }],
       },
       { workDir: work, artifactDir: work, insecureRegistries: [registry.host] },
       { crane: 'crane' },
+      createArtifacts({ workDir: work, artifactDir: work, insecureRegistries: [registry.host] }, { crane: 'crane' }),
     );
     images[version] = `${repository}:${ref.tag}`;
   }

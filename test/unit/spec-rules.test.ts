@@ -13,6 +13,7 @@ import { IDENTITY } from '../../spec/identity.js';
 import { validateDecision } from '../../workflows/approval.js';
 import type { PendingApproval } from '../../workflows/types.js';
 import { expectIssue, issuesOf } from '../helpers/spec-issues.js';
+import { artifactStoreFor } from '../../spec/artifact-store.js';
 
 const HELM = { helm: { chart: 'oci://registry.local/charts/payments', release: 'payments' } };
 const GITOPS = { gitops: { repo: 'https://git.example.com/ops/config.git', valuesFile: 'payments/values.yaml' } };
@@ -275,5 +276,24 @@ ${promoteChart ? `      promote: { helm: { chart: ${promoteChart}, imageValues: 
     assert.equal(spec.environments[0].deploy.helm!.chart, 'bitnami/nginx');
     assert.equal(spec.environments[0].canary!.promote!.helm!.chart, 'oci://registry.local/charts/web');
     assert.doesNotThrow(() => parseSpec(specText('./not-here')));
+  });
+});
+
+describe('build.artifactStore (where the binaries go; activities/build/artifacts.ts)', () => {
+  const withBuild = (build: Record<string, unknown>, image?: Record<string, unknown>) =>
+    stringify({ ...parseYamlDoc(), build: { targets: ['linux/amd64'], ...build }, ...(image ? { image } : {}) });
+  const parseYamlDoc = () => ({ service: 'payments-api', source: { repo: 'https://git.example.com/team/payments.git' }, environments: [{ name: 'production', deploy: HELM }] });
+
+  test('oci://registry/repository or local; anything else is refused with the field named', () => {
+    for (const bad of ['s3://bucket/artifacts', 'oci://Registry/Team', 'registry.local/team/app', 'oci://registry.local']) {
+      expectIssue(withBuild({ artifactStore: bad }), 'build.artifactStore', /must be local or oci:\/\/registry\/repository/);
+    }
+  });
+
+  test('the store a release uses: the field, else the image repository, else none (the build worker decides)', () => {
+    assert.equal(artifactStoreFor(parseSpec(withBuild({ artifactStore: 'oci://registry.local:5000/ci/artifacts' }))), 'oci://registry.local:5000/ci/artifacts');
+    assert.equal(artifactStoreFor(parseSpec(withBuild({ artifactStore: 'local' }, { repository: 'registry.local/team/payments' }))), 'local');
+    assert.equal(artifactStoreFor(parseSpec(withBuild({}, { repository: 'registry.local/team/payments' }))), 'oci://registry.local/team/payments');
+    assert.equal(artifactStoreFor(parseSpec(withBuild({}))), undefined);
   });
 });

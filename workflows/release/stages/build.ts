@@ -1,8 +1,13 @@
 // The build matrix (test gate, one activity per target) and the image publish.
+import { patched } from '@temporalio/workflow';
 import type { ImageRef } from '../../../activities/types.js';
+import { artifactStoreFor } from '../../../spec/artifact-store.js';
 import type { EnvironmentSpec } from '../../../spec/schema.js';
 import { checkpoint } from '../gates.js';
 import type { ReleaseState } from '../state.js';
+
+/** Builds name their artifact store (a registry every build worker reaches); recorded builds did not. */
+export const PATCH_ARTIFACT_STORE = 'artifact-store';
 
 export async function buildStage(r: ReleaseState): Promise<void> {
   const build = r.spec.build!;
@@ -12,9 +17,13 @@ export async function buildStage(r: ReleaseState): Promise<void> {
   await checkpoint(r);
   r.setStage('build');
   if (build.test) await r.acts.build.runTestGate({ ...src, vet: build.vet });
+  // Artifacts go to the release's registry (oci://, pulled by digest by whichever build worker
+  // publishes the image); a spec without one leaves the choice to the build worker.
+  const store = artifactStoreFor(r.spec);
+  const where = store && patched(PATCH_ARTIFACT_STORE) ? { artifactStore: store } : {};
   // One activity per target, in parallel; the build worker's concurrency bounds them.
   const artifacts = await Promise.all(
-    build.targets.map((target) => r.acts.build.buildTarget({ ...src, target, ldflags: build.ldflags, versionVariable: build.versionVariable })),
+    build.targets.map((target) => r.acts.build.buildTarget({ ...src, target, ldflags: build.ldflags, versionVariable: build.versionVariable, ...where })),
   );
   r.status.build = { commit: r.input.commit, version: r.input.version, goVersion: artifacts[0]?.goVersion, artifacts };
   r.closeStage('ok', `${artifacts.length} target(s)`);
