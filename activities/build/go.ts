@@ -157,7 +157,7 @@ export async function buildTarget(input: BuildTargetInput, settings: BuildSettin
     const out = join(scratch, binary);
     let result: RunResult;
     try {
-      const args = ['build', '-trimpath', '-buildvcs=false', '-ldflags', ldflags, '-o', out, input.goPackage];
+      const args = ['build', ...(settings.goProcs ? ['-p', String(settings.goProcs)] : []), '-trimpath', '-buildvcs=false', '-ldflags', ldflags, '-o', out, input.goPackage];
       result = await go(settings, args, dir, env, where.sandbox ? { ...where, outputs: [scratch] } : where);
     } catch (err) {
       if (err instanceof CommandError && err.cancelled) throw ApplicationFailure.create({ type: 'Cancelled', message: `build of ${input.target} cancelled` });

@@ -6,8 +6,10 @@
 //                           (build-only releases on more than one build worker); default: local
 //   SHIPYARD_GIT_ASKPASS    GIT_ASKPASS program for private repositories (credentials never go in URLs)
 //   SHIPYARD_INSECURE_REGISTRIES  comma-separated host:port registries spoken to over plain HTTP
+//   SHIPYARD_BUILD_CONCURRENCY    build slots of the worker (workers/worker.ts); each `go build` gets
+//                           -p cores/slots, so parallel builds share the cores instead of oversubscribing
 // Private Go modules: GOPRIVATE, GOFLAGS, GONOSUMDB, GOPROXY and ~/.netrc pass through to `go` untouched.
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 
 export interface BuildSettings {
@@ -17,6 +19,8 @@ export interface BuildSettings {
   artifactStore?: string;
   askpass?: string;
   insecureRegistries: string[];
+  /** `go build -p`: the cores one build may use while the worker's other slots build too. */
+  goProcs?: number;
   /** Called before each external command; tests count `go build` runs with it. */
   onCommand?: (cmd: string, args: string[]) => void;
 }
@@ -29,5 +33,11 @@ export function buildSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Buil
     artifactStore: env.SHIPYARD_ARTIFACT_STORE?.trim() || undefined,
     askpass: env.SHIPYARD_GIT_ASKPASS || undefined,
     insecureRegistries: (env.SHIPYARD_INSECURE_REGISTRIES || '').split(',').map((s) => s.trim()).filter(Boolean),
+    goProcs: goProcsFor(Number(env.SHIPYARD_BUILD_CONCURRENCY) || availableParallelism()),
   };
+}
+
+/** Cores per build when `slots` builds run at once (at least one). */
+export function goProcsFor(slots: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, slots)));
 }
