@@ -2,7 +2,7 @@
 // `shipyard freeze` signals it (signal-with-start) and then reads it back by query. Every release
 // subscribes when it starts (the subscribeFreeze activity, signal-with-start) and is answered with
 // the state that applies to it; every later change is pushed to the subscribers it applies to,
-// numbered so a release ignores an older push. Releases unsubscribe when they end; one that closed
+// numbered so a release ignores an older push; what is queued goes out together, in one workflow task. Releases unsubscribe when they end; one that closed
 // without doing so is dropped when a push to it fails. The memo mirrors the line state for clients
 // that read it without a worker. Long-running: it continues as new when Temporal suggests it.
 import {
@@ -11,6 +11,7 @@ import {
   continueAsNew,
   defineQuery,
   getExternalWorkflowHandle,
+  patched,
   setHandler,
   upsertMemo,
   workflowInfo,
@@ -90,9 +91,24 @@ export async function freezeWorkflow(initial: FreezeState | FreezeBook | null = 
     book.subscribers = book.subscribers.filter((x) => !(x.releaseId === s.releaseId && x.runId === s.runId));
   });
   publish();
+  // Before this patch the queued pushes went out one per workflow task.
+  const batched = patched('freeze-batched-pushes');
   for (;;) {
     await condition(() => work.length > 0 || workflowInfo().continueAsNewSuggested);
     while (work.length) {
+      if (batched) {
+        // Everything queued goes out in one workflow task: with thousands of releases subscribing at
+        // once, one push per task round trip made this workflow the line's bottleneck (each release's
+        // deploy waits for its answer). Pushes keep their order: seq is taken before the first await.
+        const batch = work.splice(0);
+        inflight += batch.length;
+        try {
+          await Promise.all(batch.map((next) => next()));
+        } finally {
+          inflight -= batch.length;
+        }
+        continue;
+      }
       const next = work.shift()!;
       inflight++;
       try {

@@ -13,7 +13,7 @@ import { startRelease, waitForStatus } from '../helpers/release.js';
 import { connectClient, uniqueQueues, withWorkers } from '../helpers/temporal.js';
 import type { ShipyardClient } from '../../client/index.js';
 import type { ReleaseSpec } from '../../spec/schema.js';
-import { leaseWorkflowId } from '../../workflows/messages.js';
+import { freezeWorkflowId, leaseWorkflowId } from '../../workflows/messages.js';
 
 const OUT = fileURLToPath(new URL('../../../test/replay/histories/', import.meta.url));
 
@@ -157,6 +157,10 @@ async function main() {
           const lease = await ctx.client.workflow.getHandle(leaseWorkflowId(sc.spec().service, 'production', { line: queues.orchestrator })).fetchHistory();
           writeFileSync(`${OUT}lease-${sc.name}${suffix}.json`, `${historyToJSON(lease)}\n`);
           console.log(`lease-${sc.name}: ${lease.events?.length} events`);
+          // The line's freeze workflow (still running: a partial history replays too).
+          const freeze = await ctx.client.workflow.getHandle(freezeWorkflowId(queues.orchestrator)).fetchHistory();
+          writeFileSync(`${OUT}freeze-${sc.name}${suffix}.json`, `${historyToJSON(freeze)}\n`);
+          console.log(`freeze-${sc.name}: ${freeze.events?.length} events`);
         }
       });
     }

@@ -40,7 +40,7 @@ describe('replay of committed histories', () => {
         const payload = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0];
         return payload ? JSON.stringify(defaultPayloadConverter.fromPayload(payload as never)).includes(patch) : false;
       });
-    for (const patch of ['notification-grace-v1', 'release-v2', 'lease-watch-when-waited']) {
+    for (const patch of ['notification-grace-v1', 'release-v2', 'lease-watch-when-waited', 'freeze-batched-pushes']) {
       assert.ok(files.some(withPatch(patch)), `a history recorded with the ${patch} patch`);
       assert.ok(files.some((f) => !withPatch(patch)(f)), `a history recorded before ${patch}`);
     }
