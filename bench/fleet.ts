@@ -21,6 +21,7 @@
 //                                releases are started under the first row; approvals run under the last.
 //                                Measured rows (README): 'cache=4000;cache=500;cache=1000;cache=1000,threads=2;cache=1000,q=16'
 //   BENCH_FLEET_START_CONCURRENCY=32, BENCH_FLEET_APPROVE_CONCURRENCY=32
+//   BENCH_FLEET_INFLIGHT=300     releases started but not yet parked, at most (arrivals paced by parking)
 //   BENCH_FLEET_LEASE_CHECK=30s  how often each held lease checks its holder (the release's leaseCheckInterval;
 //                                unset = the production default, 30 s)
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,6 +42,9 @@ import { freezeWorkflowId } from '../workflows/messages.js';
 
 const N = Number(process.env.BENCH_FLEET_N || 10_000);
 const START_CONCURRENCY = Number(process.env.BENCH_FLEET_START_CONCURRENCY || 32);
+// Unparked releases at a time. All 10,000 at once thrash the sticky cache (every release is evicted
+// between its own workflow tasks and replays at each) and queue behind each other on the dev server.
+const INFLIGHT = Number(process.env.BENCH_FLEET_INFLIGHT || 300);
 const APPROVE_CONCURRENCY = Number(process.env.BENCH_FLEET_APPROVE_CONCURRENCY || 32);
 // Two restarts by default: at 10,000 releases each costs minutes of replay on 2 cores (README "Large fleets").
 const SETTINGS = (process.env.BENCH_FLEET_SETTINGS || 'cache=2000;default')
@@ -269,6 +273,8 @@ async function main() {
         }
       })();
       await pool(ids, START_CONCURRENCY, async (_, i) => {
+        // Releases arrive over time, not all in one burst: at most INFLIGHT on their way to the gate.
+        while (started - parked >= INFLIGHT) await new Promise((r) => setTimeout(r, 200));
         const s = fleetSpec(spec, i, tag);
         const r = await shipyard.start({ spec: s, commit: randomCommit(), version: 'v1.0.0', trigger: { kind: 'cli', by: 'carol' }, taskQueues: queues, leaseCheckInterval: LEASE_CHECK });
         ids[i] = r.releaseId;
