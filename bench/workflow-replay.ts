@@ -14,7 +14,7 @@
 //   median round is printed)  BENCH_REPLAY_BUNDLES=a.js,b.js (extra: the parked release on these
 //   prebuilt bundles too, for before/after comparisons of bundle changes)  BENCH_REPLAY_ONLY=text (rows whose
 //   label contains it, e.g. for node --cpu-prof)
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
@@ -101,7 +101,12 @@ async function main() {
   }
   const only = process.env.BENCH_REPLAY_ONLY;
   if (only) rows.splice(0, rows.length, ...rows.filter((r) => r.label.includes(only)));
-  const options = await Promise.all(rows.map((r) => r.options()));
+  let options: ReplayWorkerOptions[];
+  try {
+    options = await Promise.all(rows.map((r) => r.options()));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const samples = rows.map(() => [] as number[]);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, row] of rows.entries()) samples[i].push(await cpuPerReplay(options[i], row.history));
