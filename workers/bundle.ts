@@ -13,8 +13,10 @@ export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('../workflow-bundle.js
  * (reuseV8Context). Without this each workflow instantiates its own copy of every module it imports
  * when it starts (and again on every replay after an eviction): memory and CPU per cached release.
  * Only stateless libraries belong here: a module holding per-workflow state would leak between releases.
+ * The list is ONE module, workflows/preloaded.ts, which imports them: package names given here directly
+ * are dropped by webpack when the package is marked side-effect free (see that file).
  */
-export const PRELOAD_MODULES = ['luxon', 'cron-parser/dist/CronExpressionParser.js', '@noble/curves/ed25519.js', 'ms'];
+export const PRELOAD_MODULES = [fileURLToPath(new URL('../workflows/preloaded.js', import.meta.url))];
 
 /** Worker options that load the workflows: the prebuilt bundle when present. */
 export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string; bundlerOptions: { preloadModules: string[] } } {
