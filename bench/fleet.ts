@@ -142,7 +142,13 @@ function sigkill(child: ChildProcess): Promise<void> {
 
 /** VmRSS and VmHWM (peak) in MiB. */
 function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    // Said plainly instead of an ENOENT from a progress timer (its log is in the bench's directory).
+    throw new Error(`the orchestrator process ${pid} is gone (crashed or killed); see orchestrator.log`);
+  }
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }

@@ -34,6 +34,18 @@ export function portInUse(port, host = '127.0.0.1') {
  * in-memory), logFile, namespaces, codecEndpoint (the UI's remote payload codec). Resolves once the frontend answers and the search attributes exist.
  */
 export async function startDevServer(opts = {}) {
+  // A port found free can be taken before the server binds it (an outgoing connection's ephemeral
+  // port, on a busy machine): without a port of the caller's, try again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (opts.port || attempt >= 3 || !err.exitedDuringStart) throw err;
+    }
+  }
+}
+
+async function startOnce(opts) {
   const temporal = await toolPath('temporal');
   const port = opts.port ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
@@ -61,7 +73,9 @@ export async function startDevServer(opts = {}) {
   const started = Date.now();
   const deadline = started + (opts.timeoutMs ?? 120_000);
   for (;;) {
-    if (exited) throw new Error(`temporal dev server exited during start (${JSON.stringify(exited)}); see ${opts.logFile ?? 'its output'}`);
+    if (exited) {
+      throw Object.assign(new Error(`temporal dev server exited during start (${JSON.stringify(exited)}); see ${opts.logFile ?? 'its output'}`), { exitedDuringStart: true });
+    }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`temporal dev server did not come up on ${address} within ${(deadline - started) / 1000}s`);
