@@ -36,6 +36,7 @@ import type { ReleaseSpec } from '../spec/schema.js';
 import { FakeWorld } from '../test/helpers/fake-activities.js';
 import { twoEnvSpec } from '../test/helpers/specs.js';
 import { connectClient, quietRuntime, randomCommit, temporalAddress, uniqueName, uniqueQueues, type TestQueues } from '../test/helpers/temporal.js';
+import { cpuSeconds } from '../test/helpers/proc.js';
 import { workflowSource } from '../workers/bundle.js';
 import { DEFAULT_TUNING } from '../workers/tuning.js';
 import { freezeWorkflowId } from '../workflows/messages.js';
@@ -151,12 +152,6 @@ function memory(pid: number): { rss: number; peak: number } {
   }
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
-
-/** CPU seconds (user + system) the process has used. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
 }
 
 /** The dev server's pid (the `temporal server start-dev` listening on TEMPORAL_ADDRESS's port), to read its CPU. */

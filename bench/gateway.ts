@@ -12,7 +12,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, createServer, request } from 'node:http';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { twoEnvSpec } from '../test/helpers/specs.js';
 import { genericHeaders, SECRETS, startGateway, gatewayConfig } from '../test/helpers/gateway.js';
 import { connectClient, settings, uniqueName, uniqueQueues } from '../test/helpers/temporal.js';
 import { freePort } from '../test/helpers/net.js';
+import { cpuSeconds } from '../test/helpers/proc.js';
 
 const N = Number(process.env.BENCH_WEBHOOKS || 300);
 const CONCURRENCY = 8;
@@ -67,13 +68,11 @@ async function gatewayProcess(configPath: string, queues: { orchestrator: string
 /** CPU time (user + system, ms) a process has used so far, from /proc (Linux; 0 elsewhere). */
 function processCpuMs(pid: number | undefined): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    return pid === undefined ? 0 : cpuSeconds(pid) * 1000;
   } catch {
     return 0;
   }
 }
-const CLOCK_TICKS = 100;
 
 /** The floor: `node gateway.js floor-server PORT QUEUE` answers every POST after one bare start. */
 async function floorServer(port: number, taskQueue: string) {
