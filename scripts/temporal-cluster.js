@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { freePort, portInUse } from './dev-server.js';
-import { toolPath } from './tools.js';
+import { run, toolPath } from './tools.js';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../dist/workflows/search-attributes.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -47,17 +47,6 @@ function postgresUser() {
   return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
 }
 
-function runOrThrow(cmd, args, opts = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${out.slice(-3000)}`))));
-  });
-}
-
 /**
  * Starts PostgreSQL on 127.0.0.1:<free port> with a fresh data directory (superuser `postgres`,
  * trust authentication on loopback, durability off: it is thrown away). stop() removes it all.
@@ -70,7 +59,7 @@ export async function startPostgres(opts = {}) {
   const data = join(base, 'data');
   if (user.uid !== undefined) chownSync(base, user.uid, user.gid);
   const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
-  await runOrThrow(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'], { ...user, env, cwd: base });
+  await run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'], { ...user, env, cwd: base });
   const port = opts.port ?? (await freePort());
   const logFd = openSync(join(base, 'postgres.log'), 'a');
   if (user.uid !== undefined) chownSync(join(base, 'postgres.log'), user.uid, user.gid);
@@ -128,7 +117,7 @@ export async function setupTemporalSchema(pg, { database = 'temporal', visibilit
   const sqlTool = await toolPath('temporal-server', 'temporal-sql-tool');
   const conn = ['--plugin', 'postgres12', '--ep', pg.host, '-p', String(pg.port), '-u', pg.user, ...(pg.password ? ['--pw', pg.password] : [])];
   const one = async (db, schemaName) => {
-    for (const step of SCHEMA_STEPS) await runOrThrow(sqlTool, [...conn, '--db', db, ...step.map((a) => (a === '<schema>' ? schemaName : a))]);
+    for (const step of SCHEMA_STEPS) await run(sqlTool, [...conn, '--db', db, ...step.map((a) => (a === '<schema>' ? schemaName : a))]);
   };
   await Promise.all([one(database, SCHEMAS.temporal), one(visibilityDatabase, SCHEMAS.temporal_visibility)]);
   log(`schema of ${database} and ${visibilityDatabase} set up with temporal-sql-tool (${seconds(started)})`);

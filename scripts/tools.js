@@ -263,7 +263,8 @@ function formatSeconds(ms) {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-function run(cmd, args, opts) {
+/** Runs a command to the end; resolves with its output (stdout + stderr), rejects with its tail. */
+export function run(cmd, args, opts) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     let output = '';
