@@ -3,36 +3,17 @@
 import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser/dist/CronExpressionParser.js';
 import { parseDuration } from './duration.js';
-import { ApproverSchema, dnsLabel, duration, helmRelease, platform, valuesPath, weight } from './fields.js';
+import { dnsLabel, duration, helmRelease, platform, valuesPath } from './fields.js';
 import { chartRepo, chartVersion, checkChartSource, plainHttpField } from './chart-source.js';
 
 export { IdentitySchema } from './fields.js';
-
-/** Who may approve, and how. Used by environments and by canary approval steps. */
-const approvalFields = {
-  approvers: z
-    .array(ApproverSchema)
-    .min(1, 'list at least one approver; an approval anyone can give is no approval')
-    .describe('Shipyard identities, or group:<name> (groups from the verified ID token), allowed to approve or reject'),
-  required: z.number().int().min(1).default(1).describe('Distinct approvals needed'),
-  timeout: duration.default('24h').describe('No decision within this time rejects the release'),
-  fourEyes: z.boolean().default(false).describe('The person who triggered the release may not approve it'),
-};
-export const ApprovalSchema = z
-  .strictObject(approvalFields)
-  // A group may hold any number of people: only a list of names bounds the approvals it can give.
-  .refine((a) => a.required <= a.approvers.length || a.approvers.some((x) => x.startsWith('group:')), {
-    path: ['required'],
-    message: 'needs more approvals than it lists approvers',
-  });
-
-/** A canary approval step; unset fields come from the environment's approval. */
-const ApprovalStepSchema = z.strictObject({
-  approvers: approvalFields.approvers.optional(),
-  required: z.number().int().min(1).optional(),
-  timeout: duration.optional(),
-  fourEyes: z.boolean().optional(),
-});
+import { ApprovalSchema } from './approval-schema.js';
+import { CanarySchema } from './canary-schema.js';
+import { MetricSchema, type MetricSpec } from './metric-schema.js';
+export { ApprovalSchema } from './approval-schema.js';
+export type { MetricSpec } from './metric-schema.js';
+export type { RouterSpec } from './router-schema.js';
+export type { CanarySpec, CanaryStep } from './canary-schema.js';
 
 const HelmDeploySchema = z.strictObject({
   chart: z
@@ -91,177 +72,6 @@ const HealthSchema = z.strictObject({
   timeout: duration.default('5m').describe('How long the rollout may take to become ready'),
   deployment: z.string().optional().describe('Deployment to watch; defaults to the helm release, else the service name'),
   namespace: dnsLabel.optional().describe("Defaults to the helm deploy's namespace, else default"),
-});
-
-const IstioRouterSchema = z.strictObject({
-  virtualService: dnsLabel,
-  namespace: dnsLabel.optional().describe("Defaults to the deploy's namespace"),
-  route: z.string().optional().describe('Name of the HTTP route to shift; the first route when unset'),
-  host: z.string().optional().describe('Destination host; the VirtualService host when unset'),
-  stableSubset: z.string().default('stable'),
-  canarySubset: z.string().default('canary'),
-  destinationRule: dnsLabel.optional().describe('DestinationRule defining the subsets; found by host when unset'),
-  headerRoute: z
-    .strictObject({ header: z.string().min(1), value: z.string().min(1) })
-    .optional()
-    .describe('Requests with this header go to the canary while it takes traffic (A/B testing)'),
-  mirror: z
-    .strictObject({ percent: z.number().min(0).max(100) })
-    .optional()
-    .describe('Mirror this share of stable traffic to the canary during the canary'),
-});
-const RouterSchema = z.strictObject({ istio: IstioRouterSchema });
-
-const MetricSchema = z
-  .strictObject({
-    name: dnsLabel,
-    prometheus: z.strictObject({
-      query: z.string().min(1).describe('PromQL returning one sample'),
-      address: z.string().optional().describe('Prometheus base URL; PROMETHEUS_URL when unset'),
-      range: z
-        .strictObject({ window: duration, step: duration.default('15s'), reduce: z.enum(['avg', 'max', 'min', 'last']).default('avg') })
-        .optional()
-        .describe('Run a range query over the last `window` and reduce it to one number'),
-    }),
-    thresholdRange: z
-      .strictObject({ min: z.number().optional(), max: z.number().optional() })
-      .refine((r) => r.min !== undefined || r.max !== undefined, { message: 'set min, max or both' })
-      .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, { message: 'min must be <= max' }),
-    interval: duration.default('30s').describe('Time between measurements'),
-    count: z.number().int().min(1).default(1).describe('Measurements per analysis'),
-    failureLimit: z.number().int().min(0).default(0).describe('Failed measurements tolerated'),
-    consecutiveErrorLimit: z.number().int().min(0).default(4).describe('Query errors in a row tolerated'),
-    inconclusive: z
-      .enum(['fail', 'pass', 'ignore'])
-      .default('fail')
-      .describe('What a measurement with no data counts as'),
-    dryRun: z.boolean().default(false).describe('Record the measurement but never fail on it'),
-  });
-export type MetricSpec = z.output<typeof MetricSchema>;
-
-const PauseSchema = z.union([duration, z.strictObject({ duration: duration.optional() })]);
-
-const StepSchema = z
-  .strictObject({
-    setWeight: weight.optional().describe('Percent of traffic to the canary'),
-    pause: PauseSchema.optional().describe('A duration, or {} to wait for a resume signal'),
-    analysis: z
-      .strictObject({
-        metrics: z.array(z.string()).min(1),
-        background: z.boolean().default(false).describe('Keep measuring across the following steps'),
-      })
-      .optional(),
-    approval: ApprovalStepSchema.optional(),
-    fault: z
-      .strictObject({
-        delay: z.strictObject({ percent: z.number().min(0).max(100), fixedDelay: duration }).optional(),
-        abort: z.strictObject({ percent: z.number().min(0).max(100), httpStatus: z.number().int().min(400).max(599) }).optional(),
-        duration: duration.describe('How long the fault stays applied while the metrics are measured'),
-        metrics: z.array(z.string()).min(1).describe('Metrics that must stay within their thresholds under the fault'),
-      })
-      .refine((f) => f.delay || f.abort, { message: 'set delay, abort or both' })
-      .optional()
-      .describe('Inject an Istio fault on the route for a bounded time and check the SLO holds'),
-  })
-  .superRefine((step, ctx) => {
-    const keys = Object.keys(step).filter((k) => (step as Record<string, unknown>)[k] !== undefined);
-    if (keys.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `a step has exactly one of setWeight, pause, analysis, approval, fault (found ${keys.length ? keys.join(', ') : 'none'})`,
-      });
-    }
-  })
-  .transform((step): CanaryStep => {
-    if (step.setWeight !== undefined) return { setWeight: step.setWeight };
-    if (step.pause !== undefined) return { pause: typeof step.pause === 'string' ? { duration: step.pause } : step.pause };
-    if (step.analysis !== undefined) return { analysis: step.analysis };
-    if (step.fault !== undefined) return { fault: step.fault };
-    return { approval: step.approval ?? {} };
-  });
-
-export type CanaryStep =
-  | { setWeight: number }
-  | { pause: { duration?: string } }
-  | { analysis: { metrics: string[]; background: boolean } }
-  | { approval: { approvers?: string[]; required?: number; timeout?: string; fourEyes?: boolean } }
-  | {
-      fault: {
-        delay?: { percent: number; fixedDelay: string };
-        abort?: { percent: number; httpStatus: number };
-        duration: string;
-        metrics: string[];
-      };
-    };
-
-/**
- * Promotion through the deployer that deployed, so its history and the live state agree: helm
- * upgrades the stable release with the new image (a recorded revision), GitOps commits the tag to
- * the stable values. Without it, promotion copies the canary's images onto the stable Deployment.
- */
-const PromoteSchema = z
-  .strictObject({
-    helm: z
-      .strictObject({
-        release: helmRelease.optional().describe("The stable helm release; defaults to the deploy's release"),
-        chart: z.string().min(1).optional().describe("Its chart; defaults to the deploy's chart (with its version, repo and plainHttp)"),
-        version: chartVersion.optional().describe('Version of promote.helm.chart (helm --version)'),
-        repo: chartRepo.optional().describe('Chart repository of promote.helm.chart'),
-        plainHttp: plainHttpField.optional().describe('promote.helm.chart is in an OCI registry reached over plain HTTP'),
-        imageValues: z
-          .strictObject({ repository: valuesPath, tag: valuesPath, digest: valuesPath.optional() })
-          .describe('Where the stable image goes in the values (dotted paths), e.g. stable.image.tag'),
-      })
-      .optional(),
-    gitops: z
-      .strictObject({
-        valuesFile: z.string().min(1).optional().describe("Values file of the stable workload; defaults to the deploy's"),
-        imageTagPath: valuesPath.describe('Dotted path of the stable image tag, e.g. stable.image.tag'),
-      })
-      .optional(),
-  })
-  .superRefine((promote, ctx) => {
-    const kinds = [promote.helm && 'helm', promote.gitops && 'gitops'].filter(Boolean);
-    if (kinds.length !== 1) {
-      ctx.addIssue({ code: 'custom', message: `needs exactly one of helm, gitops (found ${kinds.length ? kinds.join(', ') : 'none'})` });
-    }
-    const helm = promote.helm;
-    if (!helm) return;
-    checkChartSource(helm, ['helm'], ctx);
-    for (const field of ['version', 'repo', 'plainHttp'] as const) {
-      if (helm[field] !== undefined && helm.chart === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['helm', field], message: `promote.helm.${field} describes promote.helm.chart, which is not set (without it the deploy's chart, version and repo are used)` });
-      }
-    }
-  })
-  .describe('Promote with the deployer: helm upgrades the stable release, GitOps commits the stable tag');
-
-const CanarySchema = z.strictObject({
-  generate: z
-    .boolean()
-    .optional()
-    .describe(
-      'Generate the canary plumbing from the stable Deployment (deploy.helm installs it): a `<stable>-canary` Deployment with the release image, a `<service>-canary` Service and, when missing, the VirtualService; router.istio.host names the stable Service (default: the stable Deployment). Promotion upgrades the stable helm release',
-    ),
-  router: RouterSchema,
-  promote: PromoteSchema.optional(),
-  scaleDownAfterPromotion: z
-    .boolean()
-    .default(false)
-    .describe('After promotion scale the canary Deployment to 0 (default: back to its replicas before the canary)'),
-  steps: z.array(StepSchema).min(1),
-  metrics: z.array(MetricSchema).default([]),
-  workloads: z
-    .strictObject({ stable: dnsLabel, canary: dnsLabel })
-    .optional()
-    .describe('Stable and canary Deployments: promotion gives the stable one the canary images'),
-  scaling: z
-    .strictObject({
-      mode: z.enum(['proportional', 'fixed']),
-      replicas: z.number().int().min(1).describe('proportional: replicas at 100%; fixed: canary replicas'),
-    })
-    .optional()
-    .describe('Scale the canary Deployment with its weight (needs workloads)'),
 });
 
 const HttpCheckSchema = z.strictObject({
@@ -572,8 +382,6 @@ export type ReleaseSpecInput = z.input<typeof ReleaseSpecSchema>;
 export type EnvironmentSpec = ReleaseSpec['environments'][number];
 export type HelmDeploySpec = z.output<typeof HelmDeploySchema>;
 export type GitOpsDeploySpec = z.output<typeof GitOpsDeploySchema>;
-export type RouterSpec = z.output<typeof RouterSchema>;
-export type CanarySpec = z.output<typeof CanarySchema>;
 export type ApprovalSpec = z.output<typeof ApprovalSchema>;
 export type DenyWindowSpec = z.output<typeof DenyWindowSchema>;
 export type PolicySpec = z.output<typeof PolicySchema>;
