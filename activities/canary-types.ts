@@ -1,6 +1,8 @@
 // Contracts of the canary's activities on the deploy queue: metric measurement (one sample, a
 // heartbeating series) and the generated canary plumbing (canary.generate).
 import type { MetricSpec } from '../spec/schema.js';
+import type { JudgeSpec } from '../spec/judge-schema.js';
+import type { MetricJudgement } from './judge/metric-verdict.js';
 import type { ImageRef, ReleaseRef } from './refs.js';
 
 export interface MeasureInput extends ReleaseRef {
@@ -87,4 +89,26 @@ export interface StableWorkloadInput extends ReleaseRef {
   namespace: string;
   kubeContext?: string;
   deployment: string;
+}
+
+// ---- the statistical judge (canary.judge, judge steps) ----
+
+/** One judgement over [start, end]: each named metric sampled for the canary and the baseline. */
+export interface JudgeInput extends ReleaseRef {
+  judge: JudgeSpec;
+  /** Metric names to judge (all of judge.metrics when unset). */
+  metrics?: string[];
+  /** The window, ISO times fixed by the workflow: a retried attempt judges the same samples. */
+  start: string;
+  end: string;
+}
+
+/** One metric's judgement, as recorded in status and history (an infinite effect is null in JSON; the reason says ×∞). */
+export type MetricJudgementRecord = MetricJudgement;
+
+export interface CanaryJudgement {
+  score: number;
+  verdict: 'pass' | 'marginal' | 'fail';
+  reason: string;
+  metrics: MetricJudgementRecord[];
 }

@@ -12,6 +12,7 @@ import { httpProbe } from './deploy/probe.js';
 import { createTrafficActivities } from './traffic/index.js';
 import { PrometheusProvider } from './metrics/prometheus.js';
 import { measureSeries } from './metrics/series.js';
+import { judgeCanary } from './metrics/canary-judge.js';
 
 export function createDeployActivities(build: BuildSettings = buildSettingsFromEnv()): DeployActivities {
   const git = { askpass: build.askpass };
@@ -28,6 +29,7 @@ export function createDeployActivities(build: BuildSettings = buildSettingsFromE
     ...createTrafficActivities(),
     measureMetric: async (input) => ({ value: await prometheus.measure(input.metric) }),
     measureSeries: (input) => measureSeries(input, prometheus),
+    judgeCanary,
   };
 }
 

@@ -296,7 +296,7 @@ export interface RestoreTrafficInput extends TrafficInput {
 }
 
 export type * from './canary-types.js';
-import type { MeasureInput, Measurement, MeasureSeriesInput, MeasureSeriesResult, PlumbingInput, PlumbingResult, RemovePlumbingInput, StableWorkloadInput } from './canary-types.js';
+import type { CanaryJudgement, JudgeInput, MeasureInput, Measurement, MeasureSeriesInput, MeasureSeriesResult, PlumbingInput, PlumbingResult, RemovePlumbingInput, StableWorkloadInput } from './canary-types.js';
 
 export interface DeployActivities {
   /** Read-only. */
@@ -349,6 +349,8 @@ export interface DeployActivities {
   measureMetric(input: MeasureInput): Promise<Measurement>;
   /** Read-only: a series of measurements (background analyses); stops at the first verdict, heartbeats, honours cancellation. */
   measureSeries(input: MeasureSeriesInput): Promise<MeasureSeriesResult>;
+  /** Read-only: samples canary and baseline over the input's window and judges them (canary.judge). */
+  judgeCanary(input: JudgeInput): Promise<CanaryJudgement>;
 }
 
 // ---- integrations (task queue shipyard-deploy) ----

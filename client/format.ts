@@ -77,6 +77,10 @@ export function formatStatus(s: ReleaseStatus, url: string, leases: Record<strin
     lines.push('metrics (latest 10)');
     for (const m of s.metrics.slice(-10)) lines.push(`  ${m.phase.padEnd(12)} ${m.metric} = ${m.value ?? 'no data'} (${m.analysis}, ${m.at})`);
   }
+  for (const j of (s.judgements ?? []).slice(-3)) {
+    lines.push(`judgement ${j.step} (${j.environment}, ${j.window} to ${j.at}): score ${j.score} ${j.verdict}${j.action ? ` -> ${j.action}` : ''}`);
+    for (const m of j.metrics) lines.push(`  ${m.verdict.padEnd(12)} ${m.metric}${m.critical ? ' (critical)' : ''}: ${m.reason}`);
+  }
   if (s.plumbing?.length) {
     // Generated canary plumbing: what this release created, adopted or found (kept, not its own).
     lines.push('generated');

@@ -5,6 +5,7 @@ import { chartRepo, chartVersion, checkChartSource, plainHttpField } from './cha
 import { ApprovalStepSchema } from './approval-schema.js';
 import { RouterSchema } from './router-schema.js';
 import { MetricSchema } from './metric-schema.js';
+import { JudgeSchema, JudgeStepSchema, type JudgeStep } from './judge-schema.js';
 
 const PauseSchema = z.union([duration, z.strictObject({ duration: duration.optional() })]);
 
@@ -29,13 +30,14 @@ const StepSchema = z
       .refine((f) => f.delay || f.abort, { message: 'set delay, abort or both' })
       .optional()
       .describe('Inject an Istio fault on the route for a bounded time and check the SLO holds'),
+    judge: JudgeStepSchema.optional().describe('Judge the canary against the baseline statistically over a window (canary.judge)'),
   })
   .superRefine((step, ctx) => {
     const keys = Object.keys(step).filter((k) => (step as Record<string, unknown>)[k] !== undefined);
     if (keys.length !== 1) {
       ctx.addIssue({
         code: 'custom',
-        message: `a step has exactly one of setWeight, pause, analysis, approval, fault (found ${keys.length ? keys.join(', ') : 'none'})`,
+        message: `a step has exactly one of setWeight, pause, analysis, approval, fault, judge (found ${keys.length ? keys.join(', ') : 'none'})`,
       });
     }
   })
@@ -44,10 +46,12 @@ const StepSchema = z
     if (step.pause !== undefined) return { pause: typeof step.pause === 'string' ? { duration: step.pause } : step.pause };
     if (step.analysis !== undefined) return { analysis: step.analysis };
     if (step.fault !== undefined) return { fault: step.fault };
+    if (step.judge !== undefined) return { judge: step.judge };
     return { approval: step.approval ?? {} };
   });
 
 export type CanaryStep =
+  | { judge: JudgeStep }
   | { setWeight: number }
   | { pause: { duration?: string } }
   | { analysis: { metrics: string[]; background: boolean } }
@@ -118,6 +122,7 @@ export const CanarySchema = z.strictObject({
     .describe('After promotion scale the canary Deployment to 0 (default: back to its replicas before the canary)'),
   steps: z.array(StepSchema).min(1),
   metrics: z.array(MetricSchema).default([]),
+  judge: JudgeSchema.optional(),
   workloads: z
     .strictObject({ stable: dnsLabel, canary: dnsLabel })
     .optional()

@@ -296,6 +296,8 @@ function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx
           ctx.addIssue({ code: 'custom', path: [...path, key, 'metrics', j], message: `unknown metric '${name}' (canary.metrics has: ${known})` });
         }
       });
+    } else if ('judge' in step) {
+      checkJudgeStep(env, step.judge.metrics, path, ctx);
     } else if ('approval' in step) {
       if (!step.approval.approvers && !env.approval) {
         ctx.addIssue({
@@ -311,6 +313,22 @@ function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx
       }
     }
   });
+}
+
+/** A judge step needs canary.judge and names its metrics; a marginal score sent to approval needs approvers. */
+function checkJudgeStep(env: EnvironmentOut, metrics: string[] | undefined, path: PropertyKey[], ctx: z.RefinementCtx) {
+  const judge = env.canary!.judge;
+  if (!judge) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'judge'], message: 'a judge step needs canary.judge (the metrics, and the canary and baseline placeholder values)' });
+    return;
+  }
+  const known = judge.metrics.map((m) => m.name);
+  (metrics ?? []).forEach((name, j) => {
+    if (!known.includes(name)) ctx.addIssue({ code: 'custom', path: [...path, 'judge', 'metrics', j], message: `unknown metric '${name}' (canary.judge.metrics has: ${known.join(', ')})` });
+  });
+  if (judge.marginal === 'approval' && !env.approval) {
+    ctx.addIssue({ code: 'custom', path: [...path.slice(0, -2), 'judge', 'marginal'], message: "marginal: approval sends a marginal score to the environment's approvers: add environments[].approval" });
+  }
 }
 
 /** Metric names are unique and intervals at least 1s (canary metrics and post-deploy checks alike). Returns the names. */

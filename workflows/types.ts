@@ -1,7 +1,7 @@
 // Shapes that cross the workflow boundary: the release input, the status query, the result.
 // Plain JSON only; they are stored in history.
 import type { ReleaseSpec, MetricSpec } from '../spec/schema.js';
-import type { BuildManifest, ChartArchive, ImageRef, PlumbingObject, RouteWeights } from '../activities/types.js';
+import type { BuildManifest, CanaryJudgement, ChartArchive, ImageRef, PlumbingObject, RouteWeights } from '../activities/types.js';
 
 export type Stage =
   | 'queued'
@@ -209,6 +209,17 @@ export interface AnalysisRecord {
   runs?: number;
 }
 
+/** One judge step's judgement (canary.judge): the score, the verdict and each metric's test. */
+export interface JudgementRecord extends CanaryJudgement {
+  environment: string;
+  step: string;
+  /** The end of the judged window. */
+  at: string;
+  window: string;
+  /** What a marginal verdict led to (canary.judge.marginal); a failed or marginal-failed one rolled back. */
+  action?: 'continued' | 'approval';
+}
+
 export interface CompensationRecord {
   id: number;
   description: string;
@@ -323,6 +334,8 @@ export interface ReleaseStatus {
   approvals: { pending: PendingApproval | null; decisions: ApprovalDecision[] };
   metrics: MetricMeasurement[];
   analyses: AnalysisRecord[];
+  /** Judge steps' judgements, oldest first (bounded). Absent when no judge step ran. */
+  judgements?: JudgementRecord[];
   compensation: CompensationRecord[];
   build: BuildManifest | null;
   image: ImageRef | null;

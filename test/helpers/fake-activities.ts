@@ -6,6 +6,7 @@ import { buildSettingsFromEnv } from '../../activities/build/settings.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { measureSeries } from '../../activities/metrics/series.js';
+import { judgeCanary } from '../../activities/metrics/canary-judge.js';
 import type {
   BuildActivities,
   DeployActivities,
@@ -61,7 +62,7 @@ export class FakeWorld {
 
   /** The calls that are not reads, notifications or measurements: the side effects, in order. */
   effects(): string[] {
-    const reads = new Set(['helmCurrentRevision', 'stableWorkloadExists', 'getTrafficWeights', 'measureMetric', 'measureSeries', 'notify', 'checkHealth', 'updateJira', 'readImages', 'httpProbe']);
+    const reads = new Set(['helmCurrentRevision', 'stableWorkloadExists', 'getTrafficWeights', 'measureMetric', 'measureSeries', 'judgeCanary', 'notify', 'checkHealth', 'updateJira', 'readImages', 'httpProbe']);
     return this.names((c) => !reads.has(c.name));
   }
 
@@ -242,6 +243,11 @@ export class FakeWorld {
       measureSeries: async (i) => {
         await this.enter('measureSeries', i.environment, i.metric.name);
         return measureSeries(i, { measure: (metric) => this.nextValue(metric.name) });
+      },
+      // The real judge: it reads the Prometheus the spec names (a test that uses it starts one).
+      judgeCanary: async (i) => {
+        await this.enter('judgeCanary', i.environment);
+        return judgeCanary(i);
       },
       notify: async (i) => {
         await this.enter('notify', i.environment, i.event);

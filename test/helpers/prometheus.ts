@@ -57,8 +57,8 @@ export async function startPrometheus(targets: string[], port?: number): Promise
 export interface App {
   url: string;
   target: string;
-  /** Sets the share of requests answered 500. */
-  fault(errorRate: number): Promise<void>;
+  /** Sets the share of requests answered 500, and a delay added to every request (e.g. '50ms'). */
+  fault(errorRate: number, latency?: string): Promise<void>;
   stop(): void;
 }
 
@@ -77,8 +77,8 @@ export async function startApp(version: string, rps = 20): Promise<App> {
   return {
     url,
     target: `127.0.0.1:${port}`,
-    async fault(errorRate) {
-      const res = await fetch(`${url}/admin/fault?errorRate=${errorRate}`, { method: 'POST' });
+    async fault(errorRate, latency) {
+      const res = await fetch(`${url}/admin/fault?errorRate=${errorRate}${latency ? `&latency=${latency}` : ''}`, { method: 'POST' });
       if (!res.ok) throw new Error(`fault switch: ${res.status}`);
     },
     stop() {

@@ -84,7 +84,7 @@ export async function runCanary(release: Release, env: EnvironmentSpec): Promise
           await runAnalysis(release, env.name, `fault-step-${i + 1}`, metrics, false, parseDuration(duration));
           await release.acts.mutate().setFault({ ...traffic, fault: null });
           release.saga.resolve(undo);
-        } else {
+        } else if ('approval' in step) {
           const own = step.approval;
           const base = env.approval;
           await release.approvalGate(`${env.name}/canary/step-${i + 1}`, env.name, {

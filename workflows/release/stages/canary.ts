@@ -10,6 +10,7 @@ import type { Notifier } from '../notify.js';
 import type { ReleaseState } from '../state.js';
 import { runAnalysis, startBackgroundAnalysis } from './analysis.js';
 import { hostsOf } from './generated.js';
+import { runJudge } from './judge.js';
 
 export function trafficOf(r: ReleaseState, env: EnvironmentSpec): TrafficInput {
   const traffic = { ...r.ref(env.name), router: env.canary!.router, namespace: r.namespaceOf(env), kubeContext: env.kubeContext };
@@ -85,6 +86,8 @@ export async function runCanary(r: ReleaseState, notifier: Notifier, env: Enviro
           await runAnalysis(r, env.name, `fault-step-${i + 1}`, metrics, parseDuration(duration));
           await r.acts.mutate().setFault({ ...traffic, fault: null });
           r.saga.resolve(undo);
+        } else if ('judge' in step) {
+          await runJudge(r, notifier, env, step.judge, i);
         } else {
           const own = step.approval;
           const base = env.approval;
@@ -112,6 +115,7 @@ export function describeStep(step: CanaryStep): string {
   if ('setWeight' in step) return `setWeight ${step.setWeight}`;
   if ('pause' in step) return step.pause.duration ? `pause ${step.pause.duration}` : 'pause until resumed';
   if ('analysis' in step) return `analysis ${step.analysis.metrics.join(', ')}${step.analysis.background ? ' (background)' : ''}`;
+  if ('judge' in step) return `judge ${step.judge.metrics?.join(', ') ?? 'all metrics'} over ${step.judge.window}`;
   if ('fault' in step) return `fault ${[step.fault.delay && `delay ${step.fault.delay.percent}%`, step.fault.abort && `abort ${step.fault.abort.percent}%`].filter(Boolean).join(', ')} for ${step.fault.duration}`;
   return 'approval';
 }
