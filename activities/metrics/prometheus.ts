@@ -6,6 +6,7 @@ import got from 'got';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MetricSpec } from '../../spec/schema.js';
 import { parseDuration } from '../../spec/duration.js';
+import type { Measurement } from '../canary-types.js';
 import type { MetricProvider } from './provider.js';
 
 interface PromResponse {
@@ -31,14 +32,20 @@ function reduce(values: number[], how: 'avg' | 'max' | 'min' | 'last'): number |
 export class PrometheusProvider implements MetricProvider {
   constructor(private readonly defaultAddress = process.env.PROMETHEUS_URL) {}
 
-  async measure(metric: MetricSpec): Promise<number | null> {
-    const base = (metric.prometheus.address ?? this.defaultAddress)?.replace(/\/+$/, '');
+  async measure(metric: MetricSpec): Promise<Measurement> {
+    return { value: await this.value(metric) };
+  }
+
+  async value(metric: MetricSpec): Promise<number | null> {
+    if (!metric.prometheus) throw ApplicationFailure.nonRetryable(`metric ${metric.name}: not a Prometheus metric`, 'NotConfigured');
+    const prom = metric.prometheus;
+    const base = (prom.address ?? this.defaultAddress)?.replace(/\/+$/, '');
     if (!base) throw ApplicationFailure.nonRetryable(`metric ${metric.name}: no Prometheus address (prometheus.address or PROMETHEUS_URL)`, 'NotConfigured');
-    const range = metric.prometheus.range;
+    const range = prom.range;
     const now = Date.now() / 1000;
     const searchParams: Record<string, string> = range
-      ? { query: metric.prometheus.query, start: String(now - parseDuration(range.window) / 1000), end: String(now), step: String(parseDuration(range.step) / 1000) }
-      : { query: metric.prometheus.query };
+      ? { query: prom.query, start: String(now - parseDuration(range.window) / 1000), end: String(now), step: String(parseDuration(range.step) / 1000) }
+      : { query: prom.query };
     let body: PromResponse;
     let status: number;
     try {
