@@ -33,6 +33,8 @@ const seen: Seen[] = [];
 /** What /rate answers, in order (the last repeats): a number, or an HTTP status to fail with. */
 let rates: ({ rate: number } | { status: number })[] = [{ rate: 0 }];
 let rateCalls = 0;
+/** When /rate was asked (ms since epoch). */
+const rateTimes: number[] = [];
 /** Prometheus exposition of /metrics; `down` answers 503 (a failed scrape). */
 let down = false;
 
@@ -68,6 +70,7 @@ before(async () => {
         return json(200, { result: { [q.series]: 0.125 } });
       }
       if (path === '/rate') {
+        rateTimes.push(Date.now());
         const r = rates[Math.min(rateCalls++, rates.length - 1)];
         return 'status' in r ? json(r.status, { error: 'backend unavailable' }) : json(200, { data: { rate: r.rate } });
       }
@@ -202,9 +205,9 @@ function realMeasuring(world: FakeWorld) {
   return { ...acts, deploy };
 }
 
-async function release(metrics: Record<string, unknown>[], during?: (releaseId: string) => Promise<void>) {
+async function release(metrics: Record<string, unknown>[], during?: (releaseId: string) => Promise<void>, canarySteps?: unknown[]) {
   const world = new FakeWorld();
-  const spec = twoEnvSpec({ service: uniqueName('webm'), withBuild: false, metrics });
+  const spec = twoEnvSpec({ service: uniqueName('webm'), withBuild: false, metrics, ...(canarySteps ? { canarySteps } : {}) });
   const queues = uniqueQueues();
   return withWorkers(queues, realMeasuring(world), async () => {
     const { releaseId } = await startRelease(ctx.shipyard, queues, spec, { environments: ['production'] });
@@ -246,6 +249,34 @@ describe('releases measuring with the real providers', () => {
     assert.equal(none.final.outcome, 'rolled-back');
     assert.match(none.status.error?.message ?? '', /metric error-rate is inconclusive: no data in 2 measurement\(s\)/);
     assert.deepEqual(none.status.metrics.map((m) => [m.phase, m.status]), [['inconclusive', 503], ['inconclusive', 503]]);
+  });
+
+  test('initialDelay: inline and background analyses wait before their first measurement; a background one stopped while waiting is not judged', async () => {
+    rates = [{ rate: 0.001 }];
+    const rateMetric = (over: Record<string, unknown>) => ({ name: 'error-rate', web: { url: `${base}/rate`, jsonPath: '$.data.rate' }, thresholdRange: { max: 0.01 }, interval: '1s', ...over });
+
+    // Inline: steps setWeight 10, pause 1s, analysis. Without the delay /rate is asked ~1 s after the start.
+    rateTimes.length = 0;
+    let started = Date.now();
+    const inline = await release([rateMetric({ count: 2, initialDelay: '4s' })]);
+    assert.equal(inline.final.outcome, 'succeeded', inline.final.message);
+    assert.equal(rateTimes.length, 2);
+    assert.ok(rateTimes[0] - started >= 5000, `first inline measurement ${rateTimes[0] - started} ms after the start (pause 1s + initialDelay 4s)`);
+
+    // Background: it starts at step 2 and keeps measuring through a 6 s pause.
+    rateTimes.length = 0;
+    started = Date.now();
+    const bg = await release([rateMetric({ initialDelay: '3s' })], undefined, [{ setWeight: 10 }, { analysis: { metrics: ['error-rate'], background: true } }, { pause: '6s' }, { setWeight: 100 }]);
+    assert.equal(bg.final.outcome, 'succeeded', bg.final.message);
+    assert.ok(rateTimes.length >= 1, 'the background analysis measured');
+    assert.ok(rateTimes[0] - started >= 3000, `first background measurement ${rateTimes[0] - started} ms after the start (initialDelay 3s)`);
+
+    // A delay longer than the canary: no measurement at all, the analysis is stopped while it waits.
+    rateTimes.length = 0;
+    const never = await release([rateMetric({ initialDelay: '1h' })], undefined, [{ setWeight: 10 }, { analysis: { metrics: ['error-rate'], background: true } }, { pause: '2s' }, { setWeight: 100 }]);
+    assert.equal(never.final.outcome, 'succeeded', never.final.message);
+    assert.equal(rateTimes.length, 0);
+    assert.equal(never.status.analyses.find((a) => a.workflowId)?.phase, 'successful');
   });
 
   /** A Prometheus metric of our /metrics target; the target answers 503 (a failed scrape) for a moment mid-analysis. */
