@@ -14,6 +14,8 @@ export interface TallyState {
   failures: number;
   consecutiveErrors: number;
   measurements: number;
+  /** Successful or failed measurements (judge.ts MetricTally.finish); absent in tallies of older runs. */
+  conclusive?: number;
 }
 
 /** Up to `rounds` measurements of one metric at its interval, in one heartbeating activity. */
@@ -28,6 +30,8 @@ export interface SeriesMeasurement {
   value: number | null;
   phase: 'successful' | 'failed' | 'inconclusive' | 'error';
   message?: string;
+  /** A web metric's HTTP status. */
+  status?: number;
 }
 
 export interface MeasureSeriesResult {
@@ -37,9 +41,14 @@ export interface MeasureSeriesResult {
   verdict?: string;
 }
 
-/** One sample; `value: null` means the query returned no data (inconclusive). */
+/**
+ * One sample; `value: null` means the query returned no data (inconclusive). A web metric's timeout
+ * or non-2xx answer is also no data, with the reason in `message` and the HTTP status in `status`.
+ */
 export interface Measurement {
   value: number | null;
+  message?: string;
+  status?: number;
 }
 
 // ---- generated canary plumbing (canary.generate) ----

@@ -13,10 +13,12 @@ import { createTrafficActivities } from './traffic/index.js';
 import { PrometheusProvider } from './metrics/prometheus.js';
 import { measureSeries } from './metrics/series.js';
 import { judgeCanary } from './metrics/canary-judge.js';
+import { WebMetricProvider } from './metrics/web.js';
+import { providerFor } from './metrics/provider.js';
 
 export function createDeployActivities(build: BuildSettings = buildSettingsFromEnv()): DeployActivities {
   const git = { askpass: build.askpass };
-  const prometheus = new PrometheusProvider();
+  const metrics = providerFor({ prometheus: new PrometheusProvider(), web: new WebMetricProvider() });
   return {
     helmCurrentRevision,
     helmDeploy,
@@ -27,8 +29,8 @@ export function createDeployActivities(build: BuildSettings = buildSettingsFromE
     checkHealth: (input) => checkHealth(input, git),
     httpProbe,
     ...createTrafficActivities(),
-    measureMetric: async (input) => ({ value: await prometheus.measure(input.metric) }),
-    measureSeries: (input) => measureSeries(input, prometheus),
+    measureMetric: (input) => metrics.measure(input.metric),
+    measureSeries: (input) => measureSeries(input, metrics),
     judgeCanary,
   };
 }

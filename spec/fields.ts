@@ -45,3 +45,6 @@ export const platform = z
   .regex(/^[a-z0-9]+\/[a-z0-9]+(\/v?[0-9a-z]+)?$/, 'must be os/arch or os/arch/variant, e.g. linux/amd64, linux/arm/v7');
 
 export const weight = z.number().int('must be a whole number').min(0, 'must be 0..100').max(100, 'must be 0..100');
+
+/** The NAME of an environment variable of the worker that holds a secret (never the secret itself). */
+export const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable, not the secret itself');

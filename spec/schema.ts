@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser/dist/CronExpressionParser.js';
 import { parseDuration } from './duration.js';
-import { dnsLabel, duration, helmRelease, platform, valuesPath } from './fields.js';
+import { dnsLabel, duration, envName, helmRelease, platform, valuesPath } from './fields.js';
 import { chartRepo, chartVersion, checkChartSource, plainHttpField } from './chart-source.js';
 
 export { IdentitySchema } from './fields.js';
@@ -149,7 +149,6 @@ export const NOTIFY_EVENTS = [
 ] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
-const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable, not the secret itself');
 
 const NotifySchema = z
   .strictObject({

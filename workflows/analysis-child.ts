@@ -88,6 +88,8 @@ export async function analysisWorkflow(input: AnalysisWorkflowInput): Promise<An
       retry: { initialInterval: '1s', maximumAttempts: 3 },
     });
     let first = (input.carried?.rounds ?? 0) === 0;
+    // The first run of the chain waits initialDelay (set only by newer specs); a stop ends the wait.
+    if (metric.initialDelay && !input.carried) await condition(() => stopped, parseDuration(metric.initialDelay));
     while (!handOver()) {
       if (!first) await condition(() => stopped, interval);
       first = false;
@@ -116,12 +118,22 @@ export async function analysisWorkflow(input: AnalysisWorkflowInput): Promise<An
 
   await Promise.all(input.metrics.map(loop));
   await report();
-  if (stopped) return { rounds, runs };
+  if (stopped) {
+    // inconclusive: error never passes on no data: a metric whose measurements were all gaps or
+    // errors fails the analysis when it ends. (A series in flight at the stop is cancelled and not
+    // reported, so a metric with no reported measurement at all is not judged here.)
+    for (const metric of input.metrics) {
+      const t = Object.assign(new MetricTally(metric), tallies[metric.name]);
+      const verdict = t.measurements > 0 ? t.finish() : undefined;
+      if (verdict) throw ApplicationFailure.nonRetryable(`analysis ${input.label} in ${input.environment}: ${verdict}`, ANALYSIS_FAILED);
+    }
+    return { rounds, runs };
+  }
   // History is getting long: hand the tallies to a fresh run.
   await condition(allHandlersFinished);
   return continueAsNew<typeof analysisWorkflow>({ ...input, carried: { tallies, rounds, runs } });
 }
 
 function tallyState(t: MetricTally): TallyState {
-  return { failures: t.failures, consecutiveErrors: t.consecutiveErrors, measurements: t.measurements };
+  return t.state();
 }

@@ -193,7 +193,10 @@ export interface MetricMeasurement {
   at: string;
   value: number | null;
   phase: 'successful' | 'failed' | 'inconclusive' | 'error';
+  /** Why there is no value (an error, or a web metric's timeout / non-2xx answer). */
   message?: string;
+  /** A web metric's HTTP status. */
+  status?: number;
   dryRun: boolean;
 }
 

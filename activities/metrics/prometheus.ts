@@ -1,8 +1,10 @@
 // Prometheus as a threshold metric provider: an instant query, or a range query reduced to one number.
 // The result must be one sample: no series is "no data" (null, judged as the metric's inconclusive
 // setting says); several series are an error that says how many.
+import { ApplicationFailure } from '@temporalio/common';
 import type { MetricSpec } from '../../spec/schema.js';
 import { parseDuration } from '../../spec/duration.js';
+import type { Measurement } from '../canary-types.js';
 import type { MetricProvider } from './provider.js';
 import { oneSeries, prometheusBase, promQuery, sampleValue } from './prometheus-api.js';
 
@@ -17,14 +19,20 @@ function reduce(values: number[], how: 'avg' | 'max' | 'min' | 'last'): number |
 export class PrometheusProvider implements MetricProvider {
   constructor(private readonly defaultAddress = process.env.PROMETHEUS_URL) {}
 
-  async measure(metric: MetricSpec): Promise<number | null> {
+  async measure(metric: MetricSpec): Promise<Measurement> {
+    return { value: await this.value(metric) };
+  }
+
+  async value(metric: MetricSpec): Promise<number | null> {
     const what = `metric ${metric.name}`;
-    const base = prometheusBase(metric.prometheus.address ?? this.defaultAddress, what);
-    const range = metric.prometheus.range;
+    if (!metric.prometheus) throw ApplicationFailure.nonRetryable(`${what}: not a Prometheus metric`, 'NotConfigured');
+    const prom = metric.prometheus;
+    const base = prometheusBase(prom.address ?? this.defaultAddress, what);
+    const range = prom.range;
     const now = Date.now() / 1000;
     const form: Record<string, string> = range
-      ? { query: metric.prometheus.query, start: String(now - parseDuration(range.window) / 1000), end: String(now), step: String(parseDuration(range.step) / 1000) }
-      : { query: metric.prometheus.query };
+      ? { query: prom.query, start: String(now - parseDuration(range.window) / 1000), end: String(now), step: String(parseDuration(range.step) / 1000) }
+      : { query: prom.query };
     const data = await promQuery(base, range ? 'query_range' : 'query', form, what);
     if (data.resultType === 'scalar') return sampleValue(data.result[1]);
     const series = oneSeries(data, what);

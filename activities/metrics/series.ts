@@ -18,20 +18,24 @@ export async function measureSeries(input: MeasureSeriesInput, provider: MetricP
     let value: number | null = null;
     let phase: SeriesMeasurement['phase'];
     let message: string | undefined;
+    let status: number | undefined;
     try {
-      value = await provider.measure(input.metric);
+      const measured = await provider.measure(input.metric);
+      value = measured.value;
+      message = measured.message;
+      status = measured.status;
       phase = judge(input.metric, value);
     } catch (err) {
       if (err instanceof CancelledFailure) throw err;
       phase = 'error';
       message = (err as Error).message;
     }
-    measurements.push({ at: new Date().toISOString(), value, phase, message });
+    measurements.push({ at: new Date().toISOString(), value, phase, ...(message === undefined ? {} : { message }), ...(status === undefined ? {} : { status }) });
     ctx.heartbeat({ measured: measurements.length });
     const verdict = tally.record(phase);
-    const state = { failures: tally.failures, consecutiveErrors: tally.consecutiveErrors, measurements: tally.measurements };
+    const state = tally.state();
     if (verdict) return { measurements, tally: state, verdict };
     if (n === input.rounds - 1) return { measurements, tally: state };
   }
-  return { measurements, tally: { failures: tally.failures, consecutiveErrors: tally.consecutiveErrors, measurements: tally.measurements } };
+  return { measurements, tally: tally.state() };
 }

@@ -169,19 +169,19 @@ describe('Prometheus provider against a real Prometheus', () => {
   });
 
   test('one series is a number; no series is no data; several series are an error that says how many', async () => {
-    assert.equal(await provider().measure(metric(errorRateQuery('stable'))), 0);
-    assert.equal(await provider().measure(metric('sum(http_requests_total{version="nope"})')), null);
-    await assert.rejects(provider().measure(metric('http_requests_total')), (err: { type?: string; message: string }) => err.type === 'AmbiguousQuery' && /query returned \d+ series/.test(err.message));
-    await assert.rejects(provider().measure(metric('sum(rate(')), (err: { type?: string; nonRetryable?: boolean }) => err.type === 'BadQuery' && err.nonRetryable === true);
-    const range = await provider().measure(metric('sum(http_requests_total{version="stable"})', { prometheus: { query: 'sum(http_requests_total{version="stable"})', address: prom.url, range: { window: '10s', step: '1s', reduce: 'max' } } }));
+    assert.equal(await provider().value(metric(errorRateQuery('stable'))), 0);
+    assert.equal(await provider().value(metric('sum(http_requests_total{version="nope"})')), null);
+    await assert.rejects(provider().value(metric('http_requests_total')), (err: { type?: string; message: string }) => err.type === 'AmbiguousQuery' && /query returned \d+ series/.test(err.message));
+    await assert.rejects(provider().value(metric('sum(rate(')), (err: { type?: string; nonRetryable?: boolean }) => err.type === 'BadQuery' && err.nonRetryable === true);
+    const range = await provider().value(metric('sum(http_requests_total{version="stable"})', { prometheus: { query: 'sum(http_requests_total{version="stable"})', address: prom.url, range: { window: '10s', step: '1s', reduce: 'max' } } }));
     assert.ok(range !== null && range > 0);
   });
 
   test('Prometheus restarted mid-analysis: the failed query is retried and counts as an error, not a failed measurement', async () => {
     await prom.stop();
-    await assert.rejects(provider().measure(metric(errorRateQuery('canary'))), (err: { type?: string; nonRetryable?: boolean }) => err.type === 'MetricQueryError' && err.nonRetryable !== true);
+    await assert.rejects(provider().value(metric(errorRateQuery('canary'))), (err: { type?: string; nonRetryable?: boolean }) => err.type === 'MetricQueryError' && err.nonRetryable !== true);
     await prom.restart();
-    assert.notEqual(await eventually(async () => (await provider().measure(metric(errorRateQuery('stable')))) !== null || undefined, 30_000, 'data again'), undefined);
+    assert.notEqual(await eventually(async () => (await provider().value(metric(errorRateQuery('stable')))) !== null || undefined, 30_000, 'data again'), undefined);
   });
 });
 

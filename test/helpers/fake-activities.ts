@@ -242,7 +242,7 @@ export class FakeWorld {
       // The real series loop (judging, tally, heartbeats, cancellable sleeps) over the scripted values.
       measureSeries: async (i) => {
         await this.enter('measureSeries', i.environment, i.metric.name);
-        return measureSeries(i, { measure: (metric) => this.nextValue(metric.name) });
+        return measureSeries(i, { measure: async (metric) => ({ value: await this.nextValue(metric.name) }) });
       },
       // The real judge: it reads the Prometheus the spec names (a test that uses it starts one).
       judgeCanary: async (i) => {

@@ -93,7 +93,7 @@ describe('scan and render', () => {
       assert.equal(production.deploy.helm!.release, 'ledger');
       assert.equal(production.canary!.router.istio.virtualService, 'ledger');
       assert.deepEqual(production.canary!.steps, [{ setWeight: 10 }, { analysis: { metrics: ['error-rate'], background: false } }, { setWeight: 50 }, { setWeight: 100 }]);
-      assert.match(production.canary!.metrics[0].prometheus.query, /track="canary".*or vector\(0\)/);
+      assert.match(production.canary!.metrics[0].prometheus!.query, /track="canary".*or vector\(0\)/);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -87,7 +87,7 @@ environments:
     assert.deepEqual(rows(err.issues), [
       '3:1 sv: unknown field',
       '6:54 environments[0].deploy.helm.relase: unknown field; did you mean release?',
-      '10:16 environments[0].canary.steps[0]: a step has exactly one of setWeight, pause, analysis, approval, fault (found none)',
+      '10:16 environments[0].canary.steps[0]: a step has exactly one of setWeight, pause, analysis, approval, fault, judge (found none)',
       '10:18 environments[0].canary.steps[0].experiment: unknown field',
       '10:47 environments[0].canary.steps[1].pause.durtion: unknown field; did you mean duration?',
       // mix is one edit from min and from max: max, which the object lacks, is the likelier intent.
@@ -97,7 +97,7 @@ environments:
 
   test('known keys are found through optional, default, pipe (transform), union, array and record', () => {
     assert.deepEqual(knownKeysAt(ReleaseSpecSchema, ['environments', 0, 'canary', 'steps', 3, 'pause']), ['duration']);
-    assert.deepEqual(knownKeysAt(ReleaseSpecSchema, ['environments', 0, 'canary', 'steps', 0]), ['setWeight', 'pause', 'analysis', 'approval', 'fault']);
+    assert.deepEqual(knownKeysAt(ReleaseSpecSchema, ['environments', 0, 'canary', 'steps', 0]), ['setWeight', 'pause', 'analysis', 'approval', 'fault', 'judge']);
     assert.deepEqual(knownKeysAt(ReleaseSpecSchema, ['policy', 'environments', 'prod']), ['allowedRefs', 'allowedTriggers', 'minApprovals']);
     assert.deepEqual(knownKeysAt(ReleaseSpecSchema, ['environments', 0, 'deploy', 'helm', 'imageValues']), ['repository', 'tag', 'digest']);
     assert.deepEqual(knownKeysAt(ReleaseSpecSchema, ['service']), []);

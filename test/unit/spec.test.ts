@@ -117,7 +117,7 @@ ${metrics}`;
   });
 
   test('a step has exactly one action', () => {
-    expectIssue(canary('[ { setWeight: 5, pause: 1m } ]'), 'environments[0].canary.steps[0]', /exactly one of setWeight, pause, analysis, approval, fault \(found setWeight, pause\)/);
+    expectIssue(canary('[ { setWeight: 5, pause: 1m } ]'), 'environments[0].canary.steps[0]', /exactly one of setWeight, pause, analysis, approval, fault, judge \(found setWeight, pause\)/);
     expectIssue(canary('[ { experiment: {} } ]'), 'environments[0].canary.steps[0].experiment', /^unknown field$/);
   });
 

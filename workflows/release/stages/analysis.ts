@@ -39,23 +39,30 @@ async function measureLoop(r: ReleaseState, environment: string, label: string, 
   const tally = new MetricTally(metric);
   const interval = parseDuration(metric.interval);
   const count = forMs ? Math.max(1, Math.floor(forMs / interval)) : metric.count;
+  // Only specs that set initialDelay take this timer, so older histories replay unchanged.
+  if (metric.initialDelay) await sleep(parseDuration(metric.initialDelay));
   for (let n = 0; n < count; n++) {
     if (n > 0) await sleep(interval);
     let value: number | null = null;
     let phase;
     let message: string | undefined;
+    let status: number | undefined;
     try {
-      value = (await r.acts.measure.measureMetric({ ...r.ref(environment), metric })).value;
+      const measured = await r.acts.measure.measureMetric({ ...r.ref(environment), metric });
+      ({ value, message, status } = measured);
       phase = judge(metric, value);
     } catch (err) {
       if (isCancellation(err)) throw err;
       phase = 'error' as const;
       message = errorMessage(err);
     }
-    r.record(r.status.metrics, { environment, metric: metric.name, analysis: label, at: new Date().toISOString(), value, phase, message, dryRun: metric.dryRun });
+    r.record(r.status.metrics, { environment, metric: metric.name, analysis: label, at: new Date().toISOString(), value, phase, message, ...(status === undefined ? {} : { status }), dryRun: metric.dryRun });
     const verdict = tally.record(phase);
     if (verdict) throw ApplicationFailure.nonRetryable(`analysis ${label} in ${environment}: ${verdict}`, ANALYSIS_FAILED);
   }
+  // inconclusive: error never passes on no data (finish() says nothing for the other settings).
+  const verdict = tally.finish();
+  if (verdict) throw ApplicationFailure.nonRetryable(`analysis ${label} in ${environment}: ${verdict}`, ANALYSIS_FAILED);
 }
 
 /**
