@@ -9,6 +9,7 @@ import { measureSeries } from '../../activities/metrics/series.js';
 import { judgeCanary } from '../../activities/metrics/canary-judge.js';
 import type {
   BuildActivities,
+  CanaryJudgement,
   DeployActivities,
   IntegrationActivities,
   RouteWeights,
@@ -36,6 +37,8 @@ export class FakeWorld {
   private readonly delays = new Map<string, number>();
   private readonly metricCursor = new Map<string, number>();
   private configCommits = 0;
+  /** Scripted judgements for judge steps, in order; without them judgeCanary asks the real Prometheus. */
+  private readonly judgements: CanaryJudgement[] = [];
 
   /** Makes `activity` fail (non-retryable by default) `times` times, optionally only in one environment. */
   fail(activity: string, message = `${activity} failed (injected)`, opts: { times?: number; retryable?: boolean; environment?: string; type?: string } = {}): this {
@@ -53,6 +56,12 @@ export class FakeWorld {
 
   metric(name: string, values: (number | null | 'error')[]): this {
     this.metricValues.set(name, values);
+    return this;
+  }
+
+  /** Scripted judge-step judgements (score and metric results as judgeCanary would return them). */
+  judged(...judgements: CanaryJudgement[]): this {
+    this.judgements.push(...judgements);
     return this;
   }
 
@@ -244,10 +253,10 @@ export class FakeWorld {
         await this.enter('measureSeries', i.environment, i.metric.name);
         return measureSeries(i, { measure: async (metric) => ({ value: await this.nextValue(metric.name) }) });
       },
-      // The real judge: it reads the Prometheus the spec names (a test that uses it starts one).
+      // Scripted judgements first; then the real judge, which reads the Prometheus the spec names.
       judgeCanary: async (i) => {
         await this.enter('judgeCanary', i.environment);
-        return judgeCanary(i);
+        return this.judgements.shift() ?? judgeCanary(i);
       },
       notify: async (i) => {
         await this.enter('notify', i.environment, i.event);

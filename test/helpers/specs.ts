@@ -10,6 +10,8 @@ export interface SpecOptions {
   staging?: Record<string, unknown>;
   canarySteps?: unknown[];
   metrics?: unknown[];
+  /** canary.judge of production (judge steps). */
+  judge?: Record<string, unknown>;
   rollbackScope?: 'environment' | 'release';
   notify?: unknown[];
   policy?: Record<string, unknown>;
@@ -73,6 +75,7 @@ export function twoEnvSpec(opts: SpecOptions): ReleaseSpec {
             { setWeight: 100 },
           ],
           metrics: opts.metrics ?? [ERROR_RATE],
+          ...(opts.judge ? { judge: opts.judge } : {}),
         },
         ...opts.production,
       },

@@ -13,6 +13,7 @@ import { startRelease, waitForStatus } from '../helpers/release.js';
 import { connectClient, uniqueQueues, withWorkers } from '../helpers/temporal.js';
 import type { ShipyardClient } from '../../client/index.js';
 import type { ReleaseSpec } from '../../spec/schema.js';
+import type { MetricJudgement } from '../../activities/judge/index.js';
 import { freezeWorkflowId, leaseWorkflowId } from '../../workflows/messages.js';
 
 const OUT = fileURLToPath(new URL('../../../test/replay/histories/', import.meta.url));
@@ -24,6 +25,12 @@ interface Scenario {
   drive?: (shipyard: ShipyardClient, id: string, blocker?: string) => Promise<void>;
   /** Start a release of the same spec first (another commit) that holds the environment's lease. */
   blocker?: boolean;
+}
+
+/** A metric's judgement as judgeCanary returns it (numbers are illustrative: the workflow only reads the verdict). */
+function judged(metric: string, verdict: 'pass' | 'fail', weight: number): MetricJudgement {
+  const side = { n: 60, center: verdict === 'fail' ? 0.2 : 0.1 };
+  return { metric, kind: 'samples', method: 'mann-whitney-normal', verdict, reason: `${metric} ${verdict}`, canary: side, baseline: { n: 60, center: 0.1 }, u: 900, z: 3.1, p: verdict === 'fail' ? 0.001 : 0.4, effect: side.center / 0.1, weight, critical: false };
 }
 
 const canaryWithApproval = [{ setWeight: 10 }, { pause: '1s' }, { analysis: { metrics: ['error-rate'] } }, { setWeight: 50 }, { approval: {} }, { setWeight: 100 }];
@@ -120,6 +127,41 @@ const scenarios: Scenario[] = [
       await s.abort(blocker!, 'erin', 'make way');
       await waitForStatus(s, id, (st) => st.canary?.description === 'pause until resumed', 'pause step');
       await s.resume(id, 'frank');
+    },
+  },
+  {
+    // A judge step with a marginal score sent to the approvers, then a passing one; a web metric
+    // measured after its initialDelay with no-data counted as an error (the issue-14 paths).
+    name: 'judge-marginal-approved-web-metric',
+    world: () =>
+      new FakeWorld()
+        .metric('queue-depth', [null, 3])
+        .judged(
+          { score: 75, verdict: 'marginal', reason: '1 of 2 metrics failed', metrics: [judged('latency', 'fail', 1), judged('errors', 'pass', 3)] },
+          { score: 100, verdict: 'pass', reason: 'all metrics passed', metrics: [judged('latency', 'pass', 1), judged('errors', 'pass', 3)] },
+        ),
+    spec: () =>
+      twoEnvSpec({
+        service: 'replay-judge',
+        withBuild: false,
+        production: { approval: { approvers: ['alice'], timeout: '1h' } },
+        canarySteps: [{ setWeight: 10 }, { judge: { window: '1s' } }, { analysis: { metrics: ['queue-depth'] } }, { setWeight: 50 }, { judge: { window: '1s', wait: false, metrics: ['latency'] } }, { setWeight: 100 }],
+        metrics: [{ name: 'queue-depth', web: { url: 'http://metrics.example.com/queue', jsonPath: '$.depth' }, thresholdRange: { max: 10 }, interval: '1s', count: 2, initialDelay: '1s' }],
+        judge: {
+          canary: { track: 'canary' },
+          baseline: { track: 'stable' },
+          marginal: 'approval',
+          metrics: [
+            { name: 'latency', query: 'avg(latency{track="{{track}}"})' },
+            { name: 'errors', proportion: { errors: 'sum(increase(e{track="{{track}}"}[{{window}}]))', total: 'sum(increase(r{track="{{track}}"}[{{window}}]))' }, weight: 3 },
+          ],
+        },
+      }),
+    drive: async (s, id) => {
+      await waitForStatus(s, id, (st) => st.approvals.pending?.gate === 'production/approval', 'env gate');
+      await s.approve(id, { approver: 'alice' });
+      await waitForStatus(s, id, (st) => st.approvals.pending?.gate === 'production/canary/judge-step-2', 'judge gate');
+      await s.approve(id, { approver: 'alice', comment: 'accepted' });
     },
   },
   {
