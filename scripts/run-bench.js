@@ -15,7 +15,7 @@ const benches = readdirSync(`${root}dist/bench`)
 const server = await startDevServer({ logFile: `${root}.data/bench-temporal.log` });
 // The canary-abort bench needs the local control plane and Prometheus; it runs when BENCH_CLUSTER=1.
 const withCluster = process.env.BENCH_CLUSTER === '1';
-const tools = ['crane', 'prometheus', ...(withCluster ? ['kubernetes', 'etcd', 'kwok', 'kubectl', 'helm', 'istio-crds'] : [])];
+const tools = ['crane', 'prometheus', 'alertmanager', ...(withCluster ? ['kubernetes', 'etcd', 'kwok', 'kubectl', 'helm', 'istio-crds'] : [])];
 for (const t of tools) await ensureTool(t);
 const env = { ...process.env, TEMPORAL_ADDRESS: server.address, PATH: await toolPathEnv(tools) };
 let cluster;

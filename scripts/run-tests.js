@@ -24,7 +24,7 @@ const TIERS = [
   {
     name: 'integration',
     dir: 'test/integration',
-    tools: ['temporal', 'crane', 'docker-registry', 'prometheus', 'groovy', 'helm', 'dex', 'bubblewrap'],
+    tools: ['temporal', 'crane', 'docker-registry', 'prometheus', 'alertmanager', 'groovy', 'helm', 'dex', 'bubblewrap'],
     temporal: true,
   },
   {

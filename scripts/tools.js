@@ -183,6 +183,13 @@ export const TOOLS = {
     build: { kind: 'apt', packages: ['prometheus'] },
     note: 'Prometheus for analysis tests; promtool checks the alert rules',
   },
+  // Debian names the binary prometheus-alertmanager (amtool checks a config).
+  alertmanager: {
+    version: 'debian',
+    binaries: ['prometheus-alertmanager', 'amtool'],
+    build: { kind: 'apt', packages: ['prometheus-alertmanager'] },
+    note: 'Alertmanager for the alert-driven abort tests and bench',
+  },
   groovy: {
     version: 'debian',
     binaries: ['groovy'],

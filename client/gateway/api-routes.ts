@@ -12,6 +12,7 @@ import { ShipyardUsageError } from '../errors.js';
 import { CallerRefused, type Caller, type GatewayIdentity } from './identity.js';
 import type { TemporalGuard } from './temporal-guard.js';
 import { problem } from './http.js';
+import { sendControl } from './control.js';
 
 export interface ApiDeps {
   shipyard: ShipyardClient;
@@ -114,8 +115,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
         req.log.info({ releaseId: id, gate, by: caller.identity, authenticated: caller.authenticated, action }, 'api decision');
         return { releaseId: id, by: caller.identity, authenticated: caller.authenticated, ...result };
       }
-      const statement = await identity.statement(caller, { rel: id, act: action, ...(reason ? { reason } : {}) });
-      const result = await guard.call(() => shipyard.control(id, { action, by: caller.identity, reason, ...(statement ? { statement } : {}) }));
+      const result = await sendControl(deps, caller, id, action, reason);
       count(ROUTE, action);
       req.log.info({ releaseId: id, by: caller.identity, authenticated: caller.authenticated, action }, 'api decision');
       return { releaseId: id, ...result };

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { loadSpecFile, SpecError, formatPath } from '../../spec/load.js';
 import type { ReleaseSpec } from '../../spec/schema.js';
 import { KEY_ID } from '../../config/decision-keys.js';
+import { IDENTITY, IDENTITY_RULE } from '../../spec/identity.js';
 
 const FEISHU_API_BASE = 'https://open.feishu.cn';
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable');
@@ -56,6 +57,23 @@ const IdentitySchema = z
   })
   .default({ statementTtlSeconds: 120 });
 
+const LabelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a Prometheus label name');
+const AlertmanagerSchema = z
+  .strictObject({
+    bearer: Secrets.optional().describe("Tokens Alertmanager sends as Authorization: Bearer (webhook_config http_config.authorization.credentials); several during a rotation"),
+    basic: z
+      .strictObject({ username: z.string().min(1), password: Secrets })
+      .optional()
+      .describe('Or HTTP basic auth (http_config.basic_auth)'),
+    identity: z.string().regex(IDENTITY, IDENTITY_RULE).default('alertmanager').describe('Who the release records as the aborter'),
+    matchers: z
+      .strictObject({ service: LabelName.default('shipyard_service'), environment: LabelName.default('shipyard_environment') })
+      .default({ service: 'shipyard_service', environment: 'shipyard_environment' })
+      .describe('Alert labels naming the service and the environment whose canaries a firing alert aborts'),
+    bodyLimit: z.number().int().min(1024).max(25 * 1024 * 1024).default(256 * 1024).describe('Largest webhook body, bytes'),
+  })
+  .describe('POST /webhooks/alertmanager: a firing alert aborts the matching releases in their canary stage');
+
 export const GatewayConfigSchema = z.strictObject({
   listen: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8088) }).default({ host: '127.0.0.1', port: 8088 }),
   bodyLimit: z.number().int().min(1024).max(25 * 1024 * 1024).default(1024 * 1024).describe('Largest request body, bytes'),
@@ -86,6 +104,7 @@ export const GatewayConfigSchema = z.strictObject({
     .default({ token: [{ env: 'SHIPYARD_CODEC_TOKEN' }], allowedOrigins: ['http://localhost:8233', 'http://127.0.0.1:8233'] })
     .describe('The payload codec endpoint for the Temporal UI: /codec/encode and /codec/decode (needs codec keys, config/payload-codec.ts)'),
   routes: z.array(RouteSchema).default([]),
+  alertmanager: AlertmanagerSchema.optional(),
   identity: IdentitySchema.describe('Who may decide: ID token verification and the keys that sign decision statements'),
   senders: z
     .strictObject({
@@ -115,6 +134,7 @@ export const GatewayConfigSchema = z.strictObject({
 
 export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
 export type RouteConfig = z.output<typeof RouteSchema>;
+export type AlertmanagerConfig = z.output<typeof AlertmanagerSchema>;
 
 export interface LoadedRoute extends RouteConfig {
   /** The spec of a `spec:` route; undefined for a route that reads it from the repository (repoUrl). */
@@ -137,6 +157,7 @@ export function resolveGatewayConfig(data: unknown, baseDir: string, source = 'g
   const { github, gitlab, generic, slack, feishu, dingtalk } = config.secrets;
   [github, gitlab, generic, slack, feishu?.verificationToken, feishu?.encryptKey, feishu?.appId, feishu?.appSecret, dingtalk, config.codec.token].forEach(resolveFiles);
   resolveFiles(config.identity.signingKeys?.map((k) => k.key));
+  [config.alertmanager?.bearer, config.alertmanager?.basic?.password].forEach(resolveFiles);
   if (feishu && !feishu.appId !== !feishu.appSecret) {
     throw new SpecError(source, [{ path: 'secrets.feishu', message: 'appId and appSecret go together (the tenant access token needs both)' }]);
   }
@@ -178,6 +199,11 @@ export function checkGatewaySecurity(config: GatewayConfig, env: NodeJS.ProcessE
   if (feishu && !feishu.encryptKey) {
     // Token-only callbacks are unsigned: the token is a shared password, sent with every request.
     problems.push('Feishu is configured without an encrypt key: callbacks are checked by token only (no signature); set secrets.feishu.encryptKey');
+  }
+  const am = config.alertmanager;
+  if (am && !am.bearer && !am.basic) {
+    // Anyone who can reach the gateway could abort canaries with a made-up alert.
+    problems.push('alertmanager is configured without authentication: set alertmanager.bearer or alertmanager.basic');
   }
   if (problems.length && env.SHIPYARD_MODE === 'production') {
     throw new Error(`refusing to start in production mode (SHIPYARD_MODE=production): ${problems.join('; ')}`);

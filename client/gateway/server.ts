@@ -20,6 +20,7 @@ import { SecretSet } from './secrets.js';
 import { verifyGeneric, verifyGithub, verifyGitlab, type Verdict } from './signatures.js';
 import { TemporalGuard, TemporalUnavailable, type GuardOptions } from './temporal-guard.js';
 import { registerApiRoutes } from './api-routes.js';
+import { registerAlertRoutes } from './alert-routes.js';
 import { noteOutcome, OneLineLogController } from './access-log.js';
 import { createGatewayIdentity, type GatewayIdentity } from './identity.js';
 
@@ -81,7 +82,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
   app.setErrorHandler((err: { code?: string; statusCode?: number; message: string }, req, reply) => {
     // Any handler that could not reach Temporal: 503 + Retry-After, never a 2xx.
     if (err instanceof TemporalUnavailable) return unavailable(reply, routeName(req), err);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, 'payload too large', `body exceeds ${config.bodyLimit} bytes`);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, 'payload too large', `body exceeds ${req.routeOptions?.bodyLimit ?? config.bodyLimit} bytes`);
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(reply, 415, 'unsupported media type', 'send application/json (Slack: application/x-www-form-urlencoded)');
     if (err.statusCode && err.statusCode < 500) return problem(reply, err.statusCode, 'bad request', err.message);
     req.log.error({ err }, 'gateway error');
@@ -249,6 +250,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
   registerChatRoutes(app, { config, shipyard, guard, secrets, now, window, slackPrefix, count, replayed, unauthorized, unavailable, identity });
 
   registerApiRoutes(app, { shipyard, guard, identity, count });
+
+  registerAlertRoutes(app, { config: config.alertmanager, shipyard, guard, identity, env, count, unauthorized });
 
   registerCodecRoutes(app, { config, shipyard, env, oidc: identity.verifier });
 

@@ -17,17 +17,31 @@ export interface Prometheus {
   restart(): Promise<void>;
 }
 
-export async function startPrometheus(targets: string[], port?: number): Promise<Prometheus> {
+export interface PrometheusOptions {
+  /** Rule files' contents (YAML), evaluated every second. */
+  rules?: string[];
+  /** host:port of an Alertmanager the firing alerts are sent to. */
+  alertmanager?: string;
+}
+
+export async function startPrometheus(targets: string[], port?: number, opts: PrometheusOptions = {}): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'prom-'));
   const p = port ?? (await freePort());
+  const ruleFiles = (opts.rules ?? []).map((text, i) => {
+    const file = join(dir, `rules-${i}.yml`);
+    writeFileSync(file, text);
+    return file;
+  });
   writeFileSync(
     join(dir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]\n`,
+    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]\n` +
+      (ruleFiles.length ? `rule_files: [${ruleFiles.map((f) => `'${f}'`).join(', ')}]\n` : '') +
+      (opts.alertmanager ? `alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['${opts.alertmanager}']\n` : ''),
   );
   let child: ChildProcess | undefined;
   const url = `http://127.0.0.1:${p}`;
   const start = async () => {
-    child = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${p}`, '--log.level=error'], { stdio: 'ignore' });
+    child = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${p}`, '--log.level=error', ...(opts.alertmanager ? ['--rules.alert.resend-delay=1s'] : [])], { stdio: 'ignore' });
     await eventually(async () => (await fetch(`${url}/-/ready`)).ok, 30_000, 'prometheus ready');
   };
   const stop = () =>
