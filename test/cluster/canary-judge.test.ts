@@ -5,13 +5,10 @@
 // data plane); helm, traffic and Prometheus activities are real, the build is skipped.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stringify } from 'yaml';
 import { createDeployActivities, createIntegrationActivities } from '../../activities/index.js';
-import { parseSpec } from '../../spec/load.js';
-import { CHART } from '../helpers/cluster.js';
 import { startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
-import { istioNamespace, routeWeights } from '../helpers/istio.js';
+import { istioCanarySpec, istioNamespace, routeWeights } from '../helpers/istio.js';
 import { connectClient, eventually, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
 let ctx: TemporalTestContext;
@@ -37,33 +34,15 @@ after(async () => {
   await ctx.close();
 });
 
-function judgeSpec(service: string, ns: string, judge: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  return parseSpec(
-    stringify({
-      service,
-      source: { repo: 'https://git.example.com/web.git' },
-      environments: [
-        {
-          name: 'production',
-          deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '60s', values: { track: 'canary', replicaCount: 1 } } },
-          health: { deployment: 'web-canary', timeout: '60s' },
-          ...extra,
-          canary: {
-            router: { istio: { virtualService: 'web', namespace: ns, route: 'primary' } },
-            workloads: { stable: 'web', canary: 'web-canary' },
-            steps: [{ setWeight: 20 }, { judge: { window: '25s' } }, { setWeight: 100 }],
-            judge: {
-              prometheus: { address: prom.url },
-              canary: { version: 'canary' },
-              baseline: { version: 'stable' },
-              step: '1s',
-              minSamples: 20,
-              ...judge,
-            },
-          },
-        },
-      ],
-    }),
+function judgeSpec(service: string, ns: string, judge: Record<string, unknown>, env: Record<string, unknown> = {}) {
+  return istioCanarySpec(
+    service,
+    ns,
+    {
+      steps: [{ setWeight: 20 }, { judge: { window: '25s' } }, { setWeight: 100 }],
+      judge: { prometheus: { address: prom.url }, canary: { version: 'canary' }, baseline: { version: 'stable' }, step: '1s', minSamples: 20, ...judge },
+    },
+    { env },
   );
 }
 

@@ -5,17 +5,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDeployActivities, createIntegrationActivities } from '../../activities/index.js';
-import { helmDeploy } from '../../activities/deploy/helm.js';
 import { kube } from '../../activities/kube.js';
 import { PrometheusProvider } from '../../activities/metrics/prometheus.js';
 import { parseSpec } from '../../spec/load.js';
 import type { MetricSpec } from '../../spec/schema.js';
-import { CHART, deploymentImage, helmHistory, helmSpec, namespace } from '../helpers/cluster.js';
+import { CHART, deploymentImage, helmHistory, namespace } from '../helpers/cluster.js';
 import { errorRateQuery, startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
-import { istioNamespace, routeWeights } from '../helpers/istio.js';
+import { istioCanarySpec, istioNamespace, routeWeights } from '../helpers/istio.js';
 import { runCli } from '../helpers/cli.js';
 import { connectClient, eventually, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
@@ -64,27 +62,12 @@ async function watchWeights<T>(ns: string, fn: () => Promise<T>): Promise<{ resu
 }
 
 function canarySpec(service: string, ns: string, steps: unknown[], metric: Partial<MetricSpec> = {}) {
-  return parseSpec(
-    stringify({
-      service,
-      source: { repo: 'https://git.example.com/web.git' },
-      environments: [
-        {
-          name: 'production',
-          deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '60s', values: { track: 'canary', replicaCount: 1 } } },
-          health: { deployment: 'web-canary', timeout: '60s' },
-          canary: {
-            router: { istio: { virtualService: 'web', namespace: ns, route: 'primary' } },
-            workloads: { stable: 'web', canary: 'web-canary' },
-            scaling: { mode: 'proportional', replicas: 2 },
-            scaleDownAfterPromotion: true,
-            steps,
-            metrics: [{ name: 'error-rate', prometheus: { query: errorRateQuery('canary'), address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 2, failureLimit: 1, ...metric }],
-          },
-        },
-      ],
-    }),
-  );
+  return istioCanarySpec(service, ns, {
+    scaling: { mode: 'proportional', replicas: 2 },
+    scaleDownAfterPromotion: true,
+    steps,
+    metrics: [{ name: 'error-rate', prometheus: { query: errorRateQuery('canary'), address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 2, failureLimit: 1, ...metric }],
+  });
 }
 
 const real = () => ({ deploy: { ...createDeployActivities(), ...createIntegrationActivities() } });

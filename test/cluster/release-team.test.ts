@@ -9,14 +9,13 @@ import { stringify } from 'yaml';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDeployActivities, createIntegrationActivities } from '../../activities/index.js';
 import { helmDeploy } from '../../activities/deploy/helm.js';
-import { kube } from '../../activities/kube.js';
 import { parseSpec } from '../../spec/load.js';
 import { execFileSync } from 'node:child_process';
 import { CHART, helmHistory, helmSpec, namespace } from '../helpers/cluster.js';
 import { startEndpoint, type Endpoint } from '../helpers/fake-endpoints.js';
 import { errorRateQuery, startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
-import { istioNamespace, routeWeights } from '../helpers/istio.js';
+import { istioCanarySpec, istioNamespace, routeWeights } from '../helpers/istio.js';
 import { connectClient, eventually, randomCommit, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
 let ctx: TemporalTestContext;
@@ -44,25 +43,11 @@ const stage = () => istioNamespace('team');
 const weights = routeWeights;
 
 function spec(service: string, ns: string, steps: unknown[]) {
-  return parseSpec(
-    stringify({
-      service,
-      source: { repo: 'https://git.example.com/web.git' },
-      environments: [
-        {
-          name: 'production',
-          deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '60s', values: { track: 'canary', replicaCount: 1 } } },
-          health: { deployment: 'web-canary', timeout: '60s' },
-          canary: {
-            router: { istio: { virtualService: 'web', namespace: ns, route: 'primary' } },
-            workloads: { stable: 'web', canary: 'web-canary' },
-            steps,
-            metrics: [{ name: 'error-rate', prometheus: { query: errorRateQuery('canary'), address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 2, failureLimit: 0 }],
-          },
-        },
-      ],
-      notify: [{ webhook: { urlEnv: 'TEAM_WEBHOOK_URL' }, on: ['started', 'waiting-approval', 'rolled-back', 'succeeded'] }],
-    }),
+  return istioCanarySpec(
+    service,
+    ns,
+    { steps, metrics: [{ name: 'error-rate', prometheus: { query: errorRateQuery('canary'), address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 2, failureLimit: 0 }] },
+    { top: { notify: [{ webhook: { urlEnv: 'TEAM_WEBHOOK_URL' }, on: ['started', 'waiting-approval', 'rolled-back', 'succeeded'] }] } },
   );
 }
 

@@ -1,7 +1,7 @@
 // Release specs for tests: real specs through the real validator, with durations in seconds.
 import { stringify } from 'yaml';
 import { parseSpec } from '../../spec/load.js';
-import type { ReleaseSpec } from '../../spec/schema.js';
+import type { MetricSpec, ReleaseSpec } from '../../spec/schema.js';
 
 export interface SpecOptions {
   service: string;
@@ -86,3 +86,17 @@ export function twoEnvSpec(opts: SpecOptions): ReleaseSpec {
   };
   return parseSpec(stringify(doc), `${opts.service}.yaml`);
 }
+
+/** A parsed threshold metric (defaults spelled out) for tests of the judging rules. */
+export const thresholdMetric = (over: Partial<MetricSpec> = {}): MetricSpec => ({
+  name: 'error-rate',
+  prometheus: { query: 'q' },
+  thresholdRange: { max: 0.01 },
+  interval: '1s',
+  count: 10,
+  failureLimit: 0,
+  consecutiveErrorLimit: 4,
+  inconclusive: 'error',
+  dryRun: false,
+  ...over,
+});

@@ -8,6 +8,7 @@ import { parseSpec } from '../../spec/load.js';
 import { MetricTally } from '../../spec/judge.js';
 import type { MetricSpec } from '../../spec/schema.js';
 import { expectIssue, issuesOf } from '../helpers/spec-issues.js';
+import { thresholdMetric } from '../helpers/specs.js';
 
 /** One production environment with a canary whose metrics are `metrics`, and post-deploy checks `checks`. */
 function doc(metrics: unknown[], checks?: unknown[]): string {
@@ -102,18 +103,7 @@ describe('analysis defaults', () => {
   });
 });
 
-const metric = (over: Partial<MetricSpec> = {}): MetricSpec => ({
-  name: 'error-rate',
-  prometheus: { query: 'q' },
-  thresholdRange: { max: 0.01 },
-  interval: '1s',
-  count: 10,
-  failureLimit: 0,
-  consecutiveErrorLimit: 4,
-  inconclusive: 'error',
-  dryRun: false,
-  ...over,
-});
+const metric = (over: Partial<MetricSpec> = {}): MetricSpec => thresholdMetric(over);
 
 describe('MetricTally with inconclusive: error', () => {
   test('a gap then recovery passes: the gap is an error, not a failure, and the next good measurement resets the run', () => {

@@ -6,6 +6,7 @@ import { judge, MetricTally } from '../../workflows/analysis.js';
 import { activeDenyWindow } from '../../workflows/policy.js';
 import type { PendingApproval } from '../../workflows/types.js';
 import type { MetricSpec, PolicySpec } from '../../spec/schema.js';
+import { thresholdMetric } from '../helpers/specs.js';
 
 const pending: PendingApproval = {
   gate: 'production/approval',
@@ -39,18 +40,7 @@ describe('approval rules', () => {
   });
 });
 
-const metric = (over: Partial<MetricSpec> = {}): MetricSpec => ({
-  name: 'error-rate',
-  prometheus: { query: 'q' },
-  thresholdRange: { max: 0.01 },
-  interval: '1s',
-  count: 3,
-  failureLimit: 1,
-  consecutiveErrorLimit: 2,
-  inconclusive: 'fail',
-  dryRun: false,
-  ...over,
-});
+const metric = (over: Partial<MetricSpec> = {}): MetricSpec => thresholdMetric({ count: 3, failureLimit: 1, consecutiveErrorLimit: 2, inconclusive: 'fail', ...over });
 
 describe('measurement judgement', () => {
   test('threshold ranges', () => {
