@@ -16,7 +16,7 @@ import type { RouteWeights, TrafficInput, UndoResult } from '../../activities/ty
 import { parseSpec } from '../../spec/load.js';
 import { CHART, deploymentImage, helmSpec, namespace } from '../helpers/cluster.js';
 import { startPrometheus, type Prometheus } from '../helpers/prometheus.js';
-import { startRelease, waitForStatus } from '../helpers/release.js';
+import { startRelease } from '../helpers/release.js';
 import { connectClient, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
 const GW = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
@@ -314,11 +314,13 @@ describe('releases through the workflow with a gatewayApi router', () => {
     const ns = await releaseNamespace('gw-rollback', [900, 100]);
     const queues = uniqueQueues();
     await withWorkers(queues, real(), async () => {
-      const { releaseId } = await startRelease(ctx.shipyard, queues, spec(uniqueName('gwfail'), ns, [{ setWeight: 20 }, { setWeight: 50 }, { analysis: { metrics: ['always-failing'] } }, { setWeight: 100 }]), { version: 'v3' });
-      await waitForStatus(ctx.shipyard, releaseId, (s) => s.canary?.weight === 50, '50% step', 60_000);
-      assert.deepEqual(await weights(ns), [50, 50]);
-      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      const steps = [{ setWeight: 20 }, { pause: '1s' }, { setWeight: 50 }, { pause: '1s' }, { analysis: { metrics: ['always-failing'] } }, { setWeight: 100 }];
+      const { result: final, seen } = await watchWeights(ns, async () => {
+        const { releaseId } = await startRelease(ctx.shipyard, queues, spec(uniqueName('gwfail'), ns, steps), { version: 'v3' });
+        return ctx.shipyard.wait(releaseId, undefined, 200);
+      });
       assert.equal(final.outcome, 'rolled-back', final.message);
+      assert.deepEqual(seen, ['900/100', '80/20', '50/50', '90/10'], 'the steps were applied, then the starting weights came back');
       assert.match(final.status!.error!.message, /metric always-failing failed/);
       assert.deepEqual(await weights(ns), [90, 10], 'the starting 90/10, as percentages');
       const undo = final.status!.compensation.find((c) => c.description === 'restore HTTPRoute web traffic to stable 90 / canary 10');
