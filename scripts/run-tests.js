@@ -4,7 +4,7 @@
 //   integration  the real Temporal dev server (started here once for the run): workflows with mocked
 //                activities, the client, the CLI, crash safety
 //   cluster      a local Kubernetes control plane (kube-apiserver, etcd, kwok fake nodes) started
-//                here once: helm, GitOps, rollout health, Istio traffic, Prometheus analysis
+//                here once: helm, GitOps, rollout health, Istio and Gateway API traffic, Prometheus analysis
 //   server       a real Temporal cluster (temporal-server on PostgreSQL, scripts/temporal-cluster.js,
 //                deploy/temporal/config.yaml) started here once: release paths and a server SIGKILL
 //   replay       committed histories replayed against today's workflow code
@@ -13,7 +13,7 @@
 // Extra arguments select test files: npm test -- test/unit/spec.test.ts
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDevServer } from './dev-server.js';
 import { ensureTool, toolPathEnv } from './tools.js';
@@ -30,7 +30,7 @@ const TIERS = [
   {
     name: 'cluster',
     dir: 'test/cluster',
-    tools: ['temporal', 'kubernetes', 'etcd', 'kwok', 'kubectl', 'helm', 'istio-crds', 'prometheus', 'crane', 'docker-registry'],
+    tools: ['temporal', 'kubernetes', 'etcd', 'kwok', 'kubectl', 'helm', 'istio-crds', 'gateway-api-crds', 'prometheus', 'crane', 'docker-registry'],
     temporal: true,
     cluster: true,
   },
@@ -81,6 +81,8 @@ async function main() {
   // Tests and the activities they run call the tools by name: put the resolved ones first on PATH.
   const env = { ...process.env, SHIPYARD_TEST: '1', PATH: await toolPathEnv([...needed]) };
   if (needed.has('istio-crds')) env.SHIPYARD_ISTIO_CRDS = Object.values(await ensureTool('istio-crds'))[0];
+  // The Gateway API CRDs are several files in one directory: kubectl applies the directory.
+  if (needed.has('gateway-api-crds')) env.SHIPYARD_GATEWAY_API_CRDS = dirname(Object.values(await ensureTool('gateway-api-crds'))[0]);
   // The real cluster (PostgreSQL + temporal-server) comes up while the dev server and kwok do.
   const realServerStart = files.some((f) => f.tier.realServer)
     ? import('./temporal-cluster.js').then(({ startTemporalCluster }) => startTemporalCluster({ logFile: join(root, '.data', 'test-temporal-server.log') }))
@@ -111,10 +113,12 @@ async function main() {
     // Istio's CRDs (VirtualService, DestinationRule, ...): server-side, they are too big for client-side apply.
     const kubectl = (...args) => execFileSync('kubectl', args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     kubectl('apply', '--server-side', '-f', env.SHIPYARD_ISTIO_CRDS);
+    // Gateway API's standard-channel CRDs (HTTPRoute, Gateway, ...), for the Gateway API router.
+    kubectl('apply', '--server-side', '-f', env.SHIPYARD_GATEWAY_API_CRDS);
     // The Argo CD Application CRD, for the GitOps tests that simulate Argo CD.
     kubectl('apply', '--server-side', '-f', join(root, 'test/fixtures/argocd-application-crd.yaml'));
     kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s');
-    log(`local Kubernetes control plane (kwok) at ${cluster.apiServer} with Istio and Argo CD CRDs (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    log(`local Kubernetes control plane (kwok) at ${cluster.apiServer} with Istio, Gateway API and Argo CD CRDs (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   }
   for (const t of tiers) {
     const n = files.filter((f) => f.tier === t).length;

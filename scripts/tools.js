@@ -71,6 +71,8 @@ function kubernetesWrapper(...packages) {
  * `pathVersion` (optional): a binary on PATH wins only if `<binary> ...args` prints a line matching
  * `match` (so an old distribution package does not shadow the pin).
  */
+const GATEWAY_API_CRDS = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'referencegrants', 'backendtlspolicies'];
+
 export const TOOLS = {
   // v1.5.1 is the newest CLI `go install` can build: later ones (v1.6.2 .. v1.9.1) replace the unpublished
   // nested module github.com/temporalio/cli/cliext with ./cliext, which the module zip does not contain.
@@ -207,6 +209,14 @@ export const TOOLS = {
     files: ['customresourcedefinitions.gen.yaml'],
     build: { kind: 'go-mod-file', module: 'istio.io/api', files: ['kubernetes/customresourcedefinitions.gen.yaml'] },
     note: 'Istio CRDs (networking.istio.io/v1 VirtualService, ...); apply server-side',
+  },
+  // The standard channel only (no experimental fields): v1.4.1's HTTPRoute rules have `name`, and
+  // its RequestMirror has `percent`/`fraction`. v1.4.0 is not published on the module proxy.
+  'gateway-api-crds': {
+    version: 'v1.4.1',
+    files: GATEWAY_API_CRDS.map((kind) => `gateway.networking.k8s.io_${kind}.yaml`),
+    build: { kind: 'go-mod-file', module: 'sigs.k8s.io/gateway-api', files: GATEWAY_API_CRDS.map((kind) => `config/crd/standard/gateway.networking.k8s.io_${kind}.yaml`) },
+    note: 'Gateway API CRDs, standard channel (gateway.networking.k8s.io/v1 HTTPRoute, ...); apply server-side',
   },
 };
 

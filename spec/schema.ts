@@ -10,6 +10,7 @@ export { IdentitySchema } from './fields.js';
 import { ApprovalSchema } from './approval-schema.js';
 import { CanarySchema } from './canary-schema.js';
 import { MetricSchema, type MetricSpec } from './metric-schema.js';
+import { checkRouterFeatures } from './router-schema.js';
 export { ApprovalSchema } from './approval-schema.js';
 export type { MetricSpec } from './metric-schema.js';
 export type { RouterSpec } from './router-schema.js';
@@ -274,6 +275,7 @@ function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx
   const base = ['environments', envIndex, 'canary'];
   const names = checkMetrics(canary.metrics, [...base, 'metrics'], ctx);
   if (canary.generate) checkGenerated(env, base, ctx);
+  checkRouterFeatures(canary, base, ctx);
   if (canary.scaling && !canary.workloads) {
     ctx.addIssue({ code: 'custom', path: [...base, 'scaling'], message: 'scaling needs canary.workloads (which Deployment to scale)' });
   }
@@ -354,7 +356,7 @@ function checkGenerated(env: EnvironmentOut, base: PropertyKey[], ctx: z.Refinem
   if (canary.scaling) issue(['scaling'], 'canary.scaling cannot be combined with canary.generate: the generated canary runs the stable replica count');
   if (canary.promote) issue(['promote'], 'canary.promote cannot be combined with canary.generate: promotion upgrades the stable release of deploy.helm with the release image');
   if (canary.scaleDownAfterPromotion) issue(['scaleDownAfterPromotion'], 'scaleDownAfterPromotion cannot be combined with canary.generate: the generated canary Deployment is deleted after promotion');
-  if (canary.router.istio.destinationRule) {
+  if (canary.router.istio?.destinationRule) {
     issue(['router', 'istio', 'destinationRule'], 'a generated canary routes by Service (stable host, `<host>-canary`), not by DestinationRule subsets: drop destinationRule');
   }
 }

@@ -4,6 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { parseDuration } from '../../spec/duration.js';
 import type { DeployActivities, TrafficInput } from '../types.js';
+import { GatewayApiRouter } from './gateway-api.js';
 import { IstioRouter } from './istio.js';
 import type { TrafficRouter } from './router.js';
 import { imagesOf, restoreImages, restoreReplicas, scaleDeployment, setImages } from './workloads.js';
@@ -11,7 +12,8 @@ import { ensureCanaryPlumbing, removeCanaryPlumbing, stableWorkloadExists } from
 
 function routerFor(input: TrafficInput): TrafficRouter {
   if (input.router.istio) return new IstioRouter();
-  throw ApplicationFailure.nonRetryable('no traffic router configured (canary.router.istio)', 'InvalidSpec');
+  if (input.router.gatewayApi) return new GatewayApiRouter();
+  throw ApplicationFailure.nonRetryable('no traffic router configured (canary.router.istio or canary.router.gatewayApi)', 'InvalidSpec');
 }
 
 type TrafficActivities = Pick<DeployActivities, 'getTrafficWeights' | 'setTrafficWeight' | 'restoreTraffic' | 'promoteCanary' | 'scaleCanary' | 'readImages' | 'restoreImages' | 'setFault' | 'restoreReplicas' | 'clearFault' | 'stableWorkloadExists' | 'ensureCanaryPlumbing' | 'removeCanaryPlumbing'>;

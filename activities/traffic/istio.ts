@@ -14,6 +14,12 @@ import type { TrafficRouter, TrafficTarget, FaultSpec } from './router.js';
 const GROUP = { group: 'networking.istio.io', version: 'v1' };
 const HEADER_ROUTE = 'shipyard-canary-header';
 
+/** The Istio settings of the target's router (routerFor picks this router only when they are set). */
+function istioOf(t: TrafficTarget) {
+  if (!t.router.istio) throw ApplicationFailure.nonRetryable('the Istio router needs canary.router.istio', 'InvalidSpec');
+  return t.router.istio;
+}
+
 interface Destination {
   destination: { host: string; subset?: string; port?: unknown };
   weight?: number;
@@ -37,14 +43,14 @@ interface VirtualService {
 /** The VirtualService, or null when it does not exist. */
 async function readOptional(t: TrafficTarget): Promise<VirtualService | null> {
   try {
-    return (await kube(t.kubeContext).custom.getNamespacedCustomObject({ ...GROUP, namespace: t.namespace, plural: 'virtualservices', name: t.router.istio.virtualService })) as VirtualService;
+    return (await kube(t.kubeContext).custom.getNamespacedCustomObject({ ...GROUP, namespace: t.namespace, plural: 'virtualservices', name: istioOf(t).virtualService })) as VirtualService;
   } catch (err) {
     if (statusOf(err) === 404) return null;
-    throw kubeFailure(`reading VirtualService ${t.router.istio.virtualService}`, err);
+    throw kubeFailure(`reading VirtualService ${istioOf(t).virtualService}`, err);
   }
 }
 
-const notFound = (t: TrafficTarget) => `VirtualService ${t.namespace}/${t.router.istio.virtualService} not found`;
+const notFound = (t: TrafficTarget) => `VirtualService ${t.namespace}/${istioOf(t).virtualService} not found`;
 
 async function read(t: TrafficTarget): Promise<VirtualService> {
   const vs = await readOptional(t);
@@ -62,17 +68,17 @@ function sameHost(host: string | undefined, service: string, namespace: string):
 /** Whether a destination is the stable or canary one: by subset, or in host mode by Service. */
 function isTrack(d: Destination, t: TrafficTarget, track: 'stable' | 'canary'): boolean {
   if (t.hosts) return sameHost(d.destination.host, t.hosts[track], t.namespace);
-  return d.destination.subset === (track === 'stable' ? t.router.istio.stableSubset : t.router.istio.canarySubset);
+  return d.destination.subset === (track === 'stable' ? istioOf(t).stableSubset : istioOf(t).canarySubset);
 }
 
 /** The route Shipyard shifts: the named one, else the first route with a stable destination. */
 function routeOf(vs: VirtualService, t: TrafficTarget): HttpRoute | undefined {
-  const { route } = t.router.istio;
+  const { route } = istioOf(t);
   const routes = (vs.spec.http ?? []).filter((r) => r.name !== HEADER_ROUTE);
   return route ? routes.find((r) => r.name === route) : routes.find((r) => (r.route ?? []).some((d) => isTrack(d, t, 'stable'))) ?? routes[0];
 }
 
-const noRoute = (vs: VirtualService, t: TrafficTarget) => `VirtualService ${vs.metadata.namespace ?? t.namespace}/${vs.metadata.name} has no HTTP route${t.router.istio.route ? ` named ${t.router.istio.route}` : ''}`;
+const noRoute = (vs: VirtualService, t: TrafficTarget) => `VirtualService ${vs.metadata.namespace ?? t.namespace}/${vs.metadata.name} has no HTTP route${istioOf(t).route ? ` named ${istioOf(t).route}` : ''}`;
 
 function findRoute(vs: VirtualService, t: TrafficTarget): HttpRoute {
   const found = routeOf(vs, t);
@@ -91,12 +97,12 @@ function weightsOf(route: HttpRoute, t: TrafficTarget): RouteWeights {
 }
 
 function hostOf(vs: VirtualService, route: HttpRoute, t: TrafficTarget): string {
-  return t.router.istio.host ?? route.route?.[0]?.destination.host ?? vs.spec.hosts?.[0] ?? t.router.istio.virtualService;
+  return istioOf(t).host ?? route.route?.[0]?.destination.host ?? vs.spec.hosts?.[0] ?? istioOf(t).virtualService;
 }
 
 /** Sets the two destinations' weights on the route (adding the canary destination if missing). */
 function applyWeights(vs: VirtualService, route: HttpRoute, t: TrafficTarget, w: RouteWeights): void {
-  const { stableSubset, canarySubset } = t.router.istio;
+  const { stableSubset, canarySubset } = istioOf(t);
   const host = hostOf(vs, route, t);
   const others = (route.route ?? []).filter((d) => !isTrack(d, t, 'stable') && !isTrack(d, t, 'canary'));
   if (others.some((d) => (d.weight ?? 0) > 0)) {
@@ -131,11 +137,11 @@ async function update(t: TrafficTarget, change: (vs: VirtualService) => boolean)
       throw kubeFailure(`updating VirtualService ${vs.metadata.name}`, err);
     }
   }
-  throw ApplicationFailure.retryable(`VirtualService ${t.router.istio.virtualService} kept changing under us`, 'Conflict');
+  throw ApplicationFailure.retryable(`VirtualService ${istioOf(t).virtualService} kept changing under us`, 'Conflict');
 }
 
 async function checkSubsets(t: TrafficTarget, host: string): Promise<void> {
-  const { stableSubset, canarySubset, destinationRule } = t.router.istio;
+  const { stableSubset, canarySubset, destinationRule } = istioOf(t);
   const k = kube(t.kubeContext);
   let rules: { metadata?: { name?: string }; spec?: { host?: string; subsets?: { name: string }[] } }[];
   try {
@@ -213,13 +219,13 @@ export class IstioRouter implements TrafficRouter {
   }
 
   private async writeWeights(t: TrafficTarget, w: RouteWeights): Promise<{ weights: RouteWeights; changed: boolean }> {
-    const { headerRoute, mirror } = t.router.istio;
+    const { headerRoute, mirror } = istioOf(t);
     const { vs, changed } = await update(t, (vs) => {
       const route = findRoute(vs, t);
       const before = JSON.stringify(vs.spec);
       applyWeights(vs, route, t, w);
       const host = hostOf(vs, route, t);
-      const canary = t.hosts ? { host: t.hosts.canary } : { host, subset: t.router.istio.canarySubset };
+      const canary = t.hosts ? { host: t.hosts.canary } : { host, subset: istioOf(t).canarySubset };
       if (mirror) {
         if (w.canary > 0 && w.canary < 100) {
           route.mirror = canary;

@@ -16,15 +16,15 @@ const canOrNo = (verb: string, resource: string, ns: string) => {
   }
 };
 
-test('the deploy worker may deploy, roll back, shift Istio weights and read health in a bound namespace only', () => {
+test('the deploy worker may deploy, roll back, shift Istio and Gateway API weights and read health in a bound namespace only', () => {
   execFileSync('sh', ['-c', 'kubectl create namespace staging --dry-run=client -o yaml | kubectl apply -f -'], { encoding: 'utf8' });
   execFileSync('kubectl', ['apply', '-f', RBAC], { encoding: 'utf8' });
-  for (const [verb, resource] of [['patch', 'deployments'], ['create', 'secrets'], ['delete', 'services'], ['patch', 'virtualservices.networking.istio.io'], ['create', 'virtualservices.networking.istio.io'], ['delete', 'virtualservices.networking.istio.io'], ['update', 'deployments/scale']]) {
+  for (const [verb, resource] of [['patch', 'deployments'], ['create', 'secrets'], ['delete', 'services'], ['patch', 'virtualservices.networking.istio.io'], ['create', 'virtualservices.networking.istio.io'], ['delete', 'virtualservices.networking.istio.io'], ['update', 'httproutes.gateway.networking.k8s.io'], ['get', 'httproutes.gateway.networking.k8s.io'], ['update', 'deployments/scale']]) {
     assert.equal(canOrNo(verb, resource, 'staging'), true, `${verb} ${resource} in staging`);
   }
   assert.equal(canOrNo('list', 'pods', 'kube-system'), true, 'reads health anywhere');
   assert.equal(canOrNo('watch', 'applications.argoproj.io', 'argocd'), true);
-  for (const [verb, resource] of [['create', 'deployments'], ['get', 'secrets'], ['patch', 'virtualservices.networking.istio.io']]) {
+  for (const [verb, resource] of [['create', 'deployments'], ['get', 'secrets'], ['patch', 'virtualservices.networking.istio.io'], ['update', 'httproutes.gateway.networking.k8s.io']]) {
     assert.equal(canOrNo(verb, resource, 'kube-system'), false, `no ${verb} ${resource} outside bound namespaces`);
   }
   assert.equal(canOrNo('create', 'clusterroles', 'default'), false);

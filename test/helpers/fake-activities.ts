@@ -4,6 +4,8 @@ import { readRepoSpec } from '../../activities/build/spec-from-repo.js';
 import { verifyRef } from '../../activities/build/ref-check.js';
 import { buildSettingsFromEnv } from '../../activities/build/settings.js';
 import { ApplicationFailure } from '@temporalio/common';
+import type { RouterSpec } from '../../spec/schema.js';
+import { routeObjectOf } from '../../spec/router.js';
 import { Context } from '@temporalio/activity';
 import { measureSeries } from '../../activities/metrics/series.js';
 import { judgeCanary } from '../../activities/metrics/canary-judge.js';
@@ -139,7 +141,7 @@ export class FakeWorld {
   }
 
   deploy(): DeployActivities & IntegrationActivities {
-    const vsKey = (i: { router: { istio: { virtualService: string } }; namespace: string }) => `${i.namespace}/${i.router.istio.virtualService}`;
+    const vsKey = (i: { router: RouterSpec; namespace: string }) => `${i.namespace}/${routeObjectOf(i.router)}`;
     return {
       helmCurrentRevision: async (i) => {
         await this.enter('helmCurrentRevision', i.environment);

@@ -91,7 +91,7 @@ describe('scan and render', () => {
       assert.equal(production.canary!.generate, true, 'the canary plumbing is generated from the stable release');
       assert.equal(production.canary!.workloads, undefined);
       assert.equal(production.deploy.helm!.release, 'ledger');
-      assert.equal(production.canary!.router.istio.virtualService, 'ledger');
+      assert.equal(production.canary!.router.istio?.virtualService, 'ledger');
       assert.deepEqual(production.canary!.steps, [{ setWeight: 10 }, { analysis: { metrics: ['error-rate'], background: false } }, { setWeight: 50 }, { setWeight: 100 }]);
       assert.match(production.canary!.metrics[0].prometheus!.query, /track="canary".*or vector\(0\)/);
     } finally {

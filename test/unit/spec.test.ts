@@ -37,7 +37,7 @@ describe('valid specs', () => {
     const prod = spec.environments.find((e) => e.name === 'production')!;
     assert.deepEqual(prod.approval, { approvers: ['alice', 'bob'], required: 1, timeout: '24h', fourEyes: true });
     assert.deepEqual(prod.canary!.steps[1], { pause: { duration: '30s' } });
-    assert.equal(prod.canary!.router.istio.stableSubset, 'stable');
+    assert.equal(prod.canary!.router.istio?.stableSubset, 'stable');
     assert.equal(prod.canary!.metrics[0].failureLimit, 1);
     assert.equal(prod.deploy.gitops!.imageTagPath, 'image.tag');
   });

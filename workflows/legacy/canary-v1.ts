@@ -4,6 +4,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
 import type { CanaryStep, EnvironmentSpec, MetricSpec } from '../../spec/schema.js';
 import { parseDuration } from '../../spec/duration.js';
+import { routeObjectOf } from '../../spec/router.js';
 import { judge, MetricTally } from '../analysis.js';
 import type { Release } from './release-v1.js';
 import { errorMessage } from './saga-v1.js';
@@ -29,7 +30,7 @@ export async function runCanary(release: Release, env: EnvironmentSpec): Promise
   // Record the starting weights before the first change, so the undo restores exactly them.
   const initial = await release.acts.read.getTrafficWeights(traffic);
   release.saga.push(
-    `restore ${canary.router.istio.virtualService} traffic to stable ${initial.stable} / canary ${initial.canary}`,
+    `restore ${routeObjectOf(canary.router)} traffic to stable ${initial.stable} / canary ${initial.canary}`,
     env.name,
     () => release.acts.compensate().restoreTraffic({ ...traffic, weights: initial }).then(() => undefined),
   );
@@ -76,7 +77,7 @@ export async function runCanary(release: Release, env: EnvironmentSpec): Promise
           }
         } else if ('fault' in step) {
           const { delay, abort, duration, metrics: names } = step.fault;
-          const undo = release.saga.push(`remove the fault from ${canary.router.istio.virtualService}`, env.name, () =>
+          const undo = release.saga.push(`remove the fault from ${routeObjectOf(canary.router)}`, env.name, () =>
             release.acts.compensate().setFault({ ...traffic, fault: null }),
           );
           await release.acts.mutate().setFault({ ...traffic, fault: { delay, abort } });

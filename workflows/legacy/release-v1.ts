@@ -21,6 +21,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { EnvironmentSpec, ReleaseSpec } from '../../spec/schema.js';
 import { formatDuration, parseDuration } from '../../spec/duration.js';
+import { routerNamespaceOf } from '../../spec/router.js';
 import type { ImageRef, ReleaseRef } from '../../activities/types.js';
 import { createActivityProxies, NOTIFICATION_DRAIN_BUDGET, NOTIFICATION_GRACE, type ActivityProxies } from '../activity-options.js';
 import { validateDecision } from '../approval.js';
@@ -506,7 +507,7 @@ export class Release {
   }
 
   namespaceOf(env: EnvironmentSpec): string {
-    return env.canary?.router.istio.namespace ?? env.health.namespace ?? env.deploy.helm?.namespace ?? 'default';
+    return (env.canary && routerNamespaceOf(env.canary.router)) ?? env.health.namespace ?? env.deploy.helm?.namespace ?? 'default';
   }
 
   // ---- approvals, pauses ----

@@ -4,6 +4,7 @@
 import { CancellationScope, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { EnvironmentSpec, ReleaseSpec } from '../../spec/schema.js';
+import { routerNamespaceOf } from '../../spec/router.js';
 import type { ReleaseRef } from '../../activities/types.js';
 import { createActivityProxies, type ActivityProxies } from '../activity-options.js';
 import { releaseMetrics } from '../metrics.js';
@@ -120,7 +121,7 @@ export class ReleaseState {
 
   /** Where an environment's workloads live. */
   namespaceOf(env: EnvironmentSpec): string {
-    return env.canary?.router.istio.namespace ?? env.health.namespace ?? env.deploy.helm?.namespace ?? 'default';
+    return (env.canary && routerNamespaceOf(env.canary.router)) ?? env.health.namespace ?? env.deploy.helm?.namespace ?? 'default';
   }
 
   // ---- stages ----

@@ -5,6 +5,7 @@ import { CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
 import type { CanaryStep, EnvironmentSpec } from '../../../spec/schema.js';
 import type { TrafficInput } from '../../../activities/types.js';
 import { parseDuration } from '../../../spec/duration.js';
+import { routeObjectOf } from '../../../spec/router.js';
 import { approvalGate, checkpoint, waitForResume } from '../gates.js';
 import type { Notifier } from '../notify.js';
 import type { ReleaseState } from '../state.js';
@@ -22,7 +23,7 @@ export async function runCanary(r: ReleaseState, notifier: Notifier, env: Enviro
   const canary = env.canary!;
   const traffic = trafficOf(r, env);
   const { steps, workloads, scaling } = canary;
-  const vs = canary.router.istio.virtualService;
+  const vs = routeObjectOf(canary.router); // Istio: the bare VirtualService name, as recorded in histories
 
   // Pushed first so it runs last: traffic goes back to stable before the canary loses its pods. Its
   // replica count is filled in by the first scale (what the canary had before); 0 until then.

@@ -16,7 +16,7 @@ export const stableOf = (r: ReleaseState, env: EnvironmentSpec) => env.health.de
 
 /** The stable Service (router.istio.host, default the stable Deployment's name) and the generated canary Service. */
 export function hostsOf(r: ReleaseState, env: EnvironmentSpec): { stable: string; canary: string } {
-  const stable = env.canary!.router.istio.host ?? stableOf(r, env);
+  const stable = env.canary!.router.istio?.host ?? stableOf(r, env);
   return { stable, canary: `${stable}${SUFFIX}` };
 }
 
@@ -42,6 +42,8 @@ export async function deployGeneratedCanary(r: ReleaseState, env: EnvironmentSpe
   r.generated.set(env.name, 'canary');
   const hosts = hostsOf(r, env);
   const istio = env.canary!.router.istio;
+  // The spec refuses canary.generate without canary.router.istio; a spec that got past it anyway stops here.
+  if (!istio) throw ApplicationFailure.nonRetryable('canary.generate requires canary.router.istio (it generates a VirtualService)', 'InvalidSpec');
   const objects: { kind: PlumbingKind; name: string }[] = [
     { kind: 'Deployment', name: canaryDeploymentOf(r, env) },
     { kind: 'Service', name: hosts.canary },
