@@ -2,6 +2,7 @@
 // post-deploy checks alike; spec/judge.ts judges them). The number comes from one provider:
 // Prometheus (a PromQL query) or the web (an HTTP endpoint's JSON, picked with a JSONPath).
 import { z } from 'zod';
+import { isDuration, parseDuration } from './duration.js';
 import { dnsLabel, duration, envName } from './fields.js';
 
 const PrometheusSchema = z.strictObject({
@@ -36,7 +37,11 @@ const WebSchema = z
       .string()
       .regex(/^\$/, 'must be a JSONPath starting with $, e.g. $.data.errorRate')
       .describe('JSONPath (jsonpath-plus) selecting one number (or numeric string) in the JSON response'),
-    timeout: duration.default('10s').describe('A slower answer is inconclusive'),
+    // A measurement activity has 18 s (workflows/activity-options.ts): the request must end well inside it.
+    timeout: duration
+      .default('10s')
+      .refine((d) => !isDuration(d) || parseDuration(d) <= 15_000, { message: 'at most 15s: a measurement must finish inside its 18s activity budget' })
+      .describe('A slower answer is inconclusive (at most 15s)'),
   })
   .superRefine((w, ctx) => {
     if (w.body !== undefined && w.method !== 'POST') ctx.addIssue({ code: 'custom', path: ['body'], message: 'a body needs method: POST' });

@@ -2,7 +2,8 @@
 // This zod schema is the truth; DESIGN.md has a sketch and README.md the reference.
 import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser/dist/CronExpressionParser.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
+import type { JudgeStep } from './judge-schema.js';
 import { dnsLabel, duration, envName, helmRelease, platform, valuesPath } from './fields.js';
 import { chartRepo, chartVersion, checkChartSource, plainHttpField } from './chart-source.js';
 
@@ -298,7 +299,7 @@ function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx
         }
       });
     } else if ('judge' in step) {
-      checkJudgeStep(env, step.judge.metrics, path, ctx);
+      checkJudgeStep(env, step.judge, path, ctx);
     } else if ('approval' in step) {
       if (!step.approval.approvers && !env.approval) {
         ctx.addIssue({
@@ -317,8 +318,9 @@ function checkCanary(env: EnvironmentOut, envIndex: number, ctx: z.RefinementCtx
 }
 
 /** A judge step needs canary.judge and names its metrics; a marginal score sent to approval needs approvers. */
-function checkJudgeStep(env: EnvironmentOut, metrics: string[] | undefined, path: PropertyKey[], ctx: z.RefinementCtx) {
+function checkJudgeStep(env: EnvironmentOut, step: JudgeStep, path: PropertyKey[], ctx: z.RefinementCtx) {
   const judge = env.canary!.judge;
+  const metrics = step.metrics;
   if (!judge) {
     ctx.addIssue({ code: 'custom', path: [...path, 'judge'], message: 'a judge step needs canary.judge (the metrics, and the canary and baseline placeholder values)' });
     return;
@@ -327,6 +329,20 @@ function checkJudgeStep(env: EnvironmentOut, metrics: string[] | undefined, path
   (metrics ?? []).forEach((name, j) => {
     if (!known.includes(name)) ctx.addIssue({ code: 'custom', path: [...path, 'judge', 'metrics', j], message: `unknown metric '${name}' (canary.judge.metrics has: ${known.join(', ')})` });
   });
+  // A window too short for minSamples would make every sampled metric inconclusive: every release rolls back.
+  const stepMs = parseDuration(judge.step);
+  const samples = Math.floor(parseDuration(step.window) / stepMs) + 1;
+  for (const m of judge.metrics.filter((x) => x.query !== undefined && (!metrics || metrics.includes(x.name)))) {
+    const needed = m.minSamples ?? judge.minSamples;
+    if (samples < needed) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'judge', 'window'],
+        message: `a ${step.window} window sampled every ${judge.step} gives ${samples} samples per side, fewer than the ${needed} metric '${m.name}' needs: make the window at least ${formatDuration((needed - 1) * stepMs)}, or shorten canary.judge.step`,
+      });
+      break;
+    }
+  }
   if (judge.marginal === 'approval' && !env.approval) {
     ctx.addIssue({ code: 'custom', path: [...path.slice(0, -2), 'judge', 'marginal'], message: "marginal: approval sends a marginal score to the environment's approvers: add environments[].approval" });
   }

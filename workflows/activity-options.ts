@@ -43,6 +43,7 @@ export function createActivityProxies(queues: Partial<ActivityQueues> = {}) {
     build: buildProxy(buildQueue),
     read: readProxy(deployQueue),
     measure: measureProxy(deployQueue),
+    judge: judgeProxy(deployQueue),
     integration: integrationProxy(deployQueue),
     mutate: (timeout?: string) => changeProxy(deployQueue, activityBudget('change', timeout), 5, true),
     /** helm operations (deploy, promote, and the revision read, which settles first). */
@@ -102,6 +103,17 @@ const measureProxy = (deployQueue: Queue) => proxyActivities<DeployActivities>({
   // retry offered a second later (inside the ~20 s a new worker has to take any stage over).
   startToCloseTimeout: '18s',
   retry: { initialInterval: '1s', maximumAttempts: 3 },
+});
+
+/**
+ * A judgement: a few range queries at once (each bounded at 15 s). The window is fixed, so a retry
+ * judges the same samples: retried for about a minute, long enough to ride out a Prometheus restart
+ * before the step gives up (and the canary rolls back).
+ */
+const judgeProxy = (deployQueue: Queue) => proxyActivities<DeployActivities>({
+  ...deployQueue,
+  startToCloseTimeout: '40s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
 
 /** Notifications and JIRA: their own small budget; a failure is recorded, never fails the release. */

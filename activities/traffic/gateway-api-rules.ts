@@ -10,8 +10,21 @@ import type { RouterSpec } from '../../spec/schema.js';
 export type GatewayApiConfig = NonNullable<RouterSpec['gatewayApi']>;
 type Backend = GatewayApiConfig['stableBackend'];
 
-/** The rule Shipyard adds for header-based routing to the canary (A/B testing). */
+/** Rules Shipyard adds for header-based routing to a canary (A/B testing) start with this. */
 export const HEADER_RULE = 'shipyard-canary-header';
+/** This service's header rule: one per canary backend, so services sharing an HTTPRoute keep theirs. */
+export const headerRuleOf = (cfg: GatewayApiConfig) => `${HEADER_RULE}-${cfg.canaryBackend.name}`;
+const isHeaderRule = (r: Rule) => r.name === HEADER_RULE || !!r.name?.startsWith(`${HEADER_RULE}-`);
+
+/**
+ * Where things are: the HTTPRoute's namespace, and the backends' (the Services next to the
+ * workloads). A backendRef without a namespace points into the route's namespace; one into another
+ * namespace needs a ReferenceGrant there (the user's, as Gateway API requires).
+ */
+export interface Namespaces {
+  route: string;
+  backends: string;
+}
 
 export interface BackendRef {
   group?: string;
@@ -48,13 +61,13 @@ export interface HTTPRoute {
   spec: { rules?: Rule[]; [k: string]: unknown };
 }
 
-/** A backendRef names the Service of a backend (in the route's namespace; the port when the backend has one). */
-export function isBackend(ref: BackendRef, backend: Backend, namespace: string): boolean {
+/** A backendRef names the Service of a backend (in the backends' namespace; the port when the backend has one). */
+export function isBackend(ref: BackendRef, backend: Backend, ns: Namespaces): boolean {
   return (
     ref.name === backend.name &&
     (ref.group ?? '') === '' &&
     (ref.kind ?? 'Service') === 'Service' &&
-    (ref.namespace === undefined || ref.namespace === namespace) &&
+    (ref.namespace ?? ns.route) === ns.backends &&
     (backend.port === undefined || ref.port === backend.port)
   );
 }
@@ -62,15 +75,29 @@ export function isBackend(ref: BackendRef, backend: Backend, namespace: string):
 const label = (b: Backend) => (b.port === undefined ? b.name : `${b.name}:${b.port}`);
 const refLabel = (r: BackendRef) => (r.port === undefined ? r.name : `${r.name}:${r.port}`);
 
-/** The managed rule: the named one, else the first with a backendRef to the stable backend. */
-export function ruleOf(route: HTTPRoute, cfg: GatewayApiConfig, namespace: string): Rule | undefined {
-  const rules = (route.spec.rules ?? []).filter((r) => r.name !== HEADER_RULE);
+/**
+ * The managed rule: the named one; else the one rule with backendRefs to both backends (several:
+ * `rule` must say which, shifting one of them would leave the others' traffic where it was); else
+ * the first with the stable backend (backendsOf then says the canary is missing).
+ */
+export function ruleOf(route: HTTPRoute, cfg: GatewayApiConfig, ns: Namespaces): Rule | undefined {
+  const rules = (route.spec.rules ?? []).filter((r) => !isHeaderRule(r));
   if (cfg.rule) return rules.find((r) => r.name === cfg.rule);
-  return rules.find((r) => (r.backendRefs ?? []).some((b) => isBackend(b, cfg.stableBackend, namespace)));
+  const names = (r: Rule, b: Backend) => (r.backendRefs ?? []).some((ref) => isBackend(ref, b, ns));
+  const withStable = rules.filter((r) => names(r, cfg.stableBackend));
+  const withBoth = withStable.filter((r) => names(r, cfg.canaryBackend));
+  if (withBoth.length > 1) {
+    const which = withBoth.map((r) => (r.name ? `'${r.name}'` : `#${rules.indexOf(r)} (unnamed)`)).join(', ');
+    throw ApplicationFailure.nonRetryable(
+      `HTTPRoute ${route.metadata.namespace ?? ns.route}/${route.metadata.name}: ${withBoth.length} rules list both ${label(cfg.stableBackend)} and ${label(cfg.canaryBackend)} (${which}); name the one to shift with canary.router.gatewayApi.rule`,
+      'AmbiguousRule',
+    );
+  }
+  return withBoth[0] ?? withStable[0];
 }
 
-export function noRule(route: HTTPRoute, cfg: GatewayApiConfig, namespace: string): string {
-  const where = `HTTPRoute ${route.metadata.namespace ?? namespace}/${route.metadata.name}`;
+export function noRule(route: HTTPRoute, cfg: GatewayApiConfig, ns: Namespaces): string {
+  const where = `HTTPRoute ${route.metadata.namespace ?? ns.route}/${route.metadata.name}`;
   return cfg.rule ? `${where} has no rule named ${cfg.rule}` : `${where} has no rule with a backendRef to the stable backend ${label(cfg.stableBackend)}`;
 }
 
@@ -80,10 +107,10 @@ const weightOf = (ref: BackendRef) => ref.weight ?? 1; // Gateway API's default
  * The stable and canary backendRefs of the rule. Both must be there (Shipyard shifts weights
  * between them, it does not add Services to a user's route), and no other backend may take traffic.
  */
-export function backendsOf(rule: Rule, cfg: GatewayApiConfig, where: string, namespace: string): { stable: BackendRef; canary: BackendRef } {
+export function backendsOf(rule: Rule, cfg: GatewayApiConfig, where: string, ns: Namespaces): { stable: BackendRef; canary: BackendRef } {
   const refs = rule.backendRefs ?? [];
-  const stable = refs.find((r) => isBackend(r, cfg.stableBackend, namespace));
-  const canary = refs.find((r) => isBackend(r, cfg.canaryBackend, namespace));
+  const stable = refs.find((r) => isBackend(r, cfg.stableBackend, ns));
+  const canary = refs.find((r) => isBackend(r, cfg.canaryBackend, ns));
   const has = refs.map(refLabel).join(', ') || 'none';
   for (const [track, ref, backend] of [['stable', stable, cfg.stableBackend], ['canary', canary, cfg.canaryBackend]] as const) {
     if (!ref) {
@@ -97,12 +124,15 @@ export function backendsOf(rule: Rule, cfg: GatewayApiConfig, where: string, nam
   return { stable: stable!, canary: canary! };
 }
 
-/** Gateway API weights are proportions: reported as percentages of the two, summing to 100. */
+/**
+ * Gateway API weights are proportions: reported as percentages of the two, summing to 100. Only an
+ * exact 0 reads as 0 (999:1 is 99/1, not 100/0: some traffic still reaches the canary).
+ */
 export function percentages(stable: BackendRef, canary: BackendRef, where: string): RouteWeights {
   const s = weightOf(stable);
   const c = weightOf(canary);
   if (s + c === 0) throw ApplicationFailure.nonRetryable(`${where}: both backends have weight 0 (the rule sends no traffic)`, 'RouteNotManaged');
-  const pct = Math.round((100 * c) / (s + c));
+  const pct = Math.min(s > 0 ? 99 : 100, Math.max(c > 0 ? 1 : 0, Math.round((100 * c) / (s + c))));
   return { stable: 100 - pct, canary: pct };
 }
 
@@ -114,28 +144,30 @@ export function canonical(value: unknown): string {
 /** The canary backendRef as Shipyard writes it (defaults explicit, as the API server stores them). */
 function canaryRef(cfg: GatewayApiConfig, stable: BackendRef, weight?: number): BackendRef {
   const port = cfg.canaryBackend.port ?? stable.port;
-  return { group: '', kind: 'Service', name: cfg.canaryBackend.name, ...(port !== undefined ? { port } : {}), ...(weight !== undefined ? { weight } : {}) };
+  // Written with the stable ref's namespace, so it points where the stable one does.
+  const namespace = stable.namespace !== undefined ? { namespace: stable.namespace } : {};
+  return { group: '', kind: 'Service', name: cfg.canaryBackend.name, ...namespace, ...(port !== undefined ? { port } : {}), ...(weight !== undefined ? { weight } : {}) };
 }
 
-const isOurMirror = (f: Filter, cfg: GatewayApiConfig, namespace: string) => f.type === 'RequestMirror' && !!f.requestMirror && isBackend(f.requestMirror.backendRef, cfg.canaryBackend, namespace);
+const isOurMirror = (f: Filter, cfg: GatewayApiConfig, ns: Namespaces) => f.type === 'RequestMirror' && !!f.requestMirror && isBackend(f.requestMirror.backendRef, cfg.canaryBackend, ns);
 
 /**
  * Changes the route in place to the wanted weights (and header rule and mirror for them). The
  * backendRefs' weights are only rewritten when their percentages differ from the wanted ones, so a
  * route at 900/100 stays so when 90/10 is wanted.
  */
-export function applyWanted(route: HTTPRoute, cfg: GatewayApiConfig, w: RouteWeights, where: string, namespace: string): void {
-  const rule = ruleOf(route, cfg, namespace)!;
-  const { stable, canary } = backendsOf(rule, cfg, where, namespace);
+export function applyWanted(route: HTTPRoute, cfg: GatewayApiConfig, w: RouteWeights, where: string, ns: Namespaces): void {
+  const rule = ruleOf(route, cfg, ns)!;
+  const { stable, canary } = backendsOf(rule, cfg, where, ns);
   const now = percentages(stable, canary, where);
   if (now.stable !== w.stable || now.canary !== w.canary) {
     stable.weight = w.stable;
     canary.weight = w.canary;
   }
   if (cfg.mirror) {
-    const filters = (rule.filters ?? []).filter((f) => !isOurMirror(f, cfg, namespace));
+    const filters = (rule.filters ?? []).filter((f) => !isOurMirror(f, cfg, ns));
     if (w.canary > 0 && w.canary < 100) {
-      const existing = (rule.filters ?? []).find((f) => isOurMirror(f, cfg, namespace));
+      const existing = (rule.filters ?? []).find((f) => isOurMirror(f, cfg, ns));
       const wanted: Filter = { type: 'RequestMirror', requestMirror: { backendRef: canaryRef(cfg, stable), percent: cfg.mirror.percent } };
       filters.push(existing && canonical(existing) === canonical(wanted) ? existing : wanted);
     }
@@ -143,14 +175,19 @@ export function applyWanted(route: HTTPRoute, cfg: GatewayApiConfig, w: RouteWei
     else delete rule.filters;
   }
   if (cfg.headerRoute) {
-    const rules = (route.spec.rules ?? []).filter((r) => r.name !== HEADER_RULE);
+    const own = headerRuleOf(cfg);
+    const rules = (route.spec.rules ?? []).filter((r) => r.name !== own);
     if (w.canary > 0) {
       // The header rule matches what the managed rule matches, plus the header: the more specific
-      // match wins (Gateway API precedence), only for the managed rule's requests.
+      // match wins (Gateway API precedence), only for the managed rule's requests. It keeps the
+      // managed rule's filters (rewrites, header changes) and timeouts, so those requests are
+      // handled as the others, only by the canary; not its mirror to the canary.
       const header = { type: 'Exact', name: cfg.headerRoute.header, value: cfg.headerRoute.value };
       const matches = (rule.matches?.length ? rule.matches : [{ path: { type: 'PathPrefix', value: '/' } }]).map((m) => ({ ...m, headers: [...(m.headers ?? []).filter((h) => h.name !== header.name), header] }));
-      const wanted: Rule = { name: HEADER_RULE, matches, backendRefs: [canaryRef(cfg, stable, 1)] };
-      const existing = (route.spec.rules ?? []).find((r) => r.name === HEADER_RULE);
+      const { name: _name, matches: _matches, backendRefs: _refs, filters: ruleFilters, ...rest } = rule;
+      const filters = (ruleFilters ?? []).filter((f) => !isOurMirror(f, cfg, ns));
+      const wanted: Rule = { ...rest, name: own, matches, ...(filters.length ? { filters } : {}), backendRefs: [canaryRef(cfg, stable, 1)] };
+      const existing = (route.spec.rules ?? []).find((r) => r.name === own);
       rules.unshift(existing && canonical(existing) === canonical(wanted) ? existing : wanted);
     }
     route.spec.rules = rules;

@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { kube, kubeFailure, statusOf } from '../kube.js';
 import type { RouteWeights, UndoResult } from '../types.js';
 import type { FaultSpec, TrafficRouter, TrafficTarget } from './router.js';
-import { applyWanted, backendsOf, canonical, noRule, percentages, ruleOf, type GatewayApiConfig, type HTTPRoute } from './gateway-api-rules.js';
+import { applyWanted, backendsOf, canonical, noRule, percentages, ruleOf, type GatewayApiConfig, type HTTPRoute, type Namespaces } from './gateway-api-rules.js';
 
 const GROUP = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
 const ATTEMPTS = 5;
@@ -20,13 +20,15 @@ function configOf(t: TrafficTarget): GatewayApiConfig {
   return t.router.gatewayApi;
 }
 
-const nameOf = (t: TrafficTarget) => `HTTPRoute ${t.namespace}/${configOf(t).httpRoute}`;
+/** The route in canary.router.gatewayApi.namespace (default: the workloads'), the backends next to the workloads. */
+const namespacesOf = (t: TrafficTarget): Namespaces => ({ route: configOf(t).namespace ?? t.namespace, backends: t.namespace });
+const nameOf = (t: TrafficTarget) => `HTTPRoute ${namespacesOf(t).route}/${configOf(t).httpRoute}`;
 const notFound = (t: TrafficTarget) => `${nameOf(t)} not found`;
 
 /** The HTTPRoute, or null when it does not exist. */
 async function readOptional(t: TrafficTarget): Promise<HTTPRoute | null> {
   try {
-    return (await kube(t.kubeContext).custom.getNamespacedCustomObject({ ...GROUP, namespace: t.namespace, name: configOf(t).httpRoute })) as HTTPRoute;
+    return (await kube(t.kubeContext).custom.getNamespacedCustomObject({ ...GROUP, namespace: namespacesOf(t).route, name: configOf(t).httpRoute })) as HTTPRoute;
   } catch (err) {
     if (statusOf(err) === 404) return null;
     throw kubeFailure(`reading ${nameOf(t)}`, err);
@@ -42,9 +44,9 @@ async function read(t: TrafficTarget): Promise<HTTPRoute> {
 /** The managed rule's weights as percentages, checking that both backends are in it. */
 function weightsOf(route: HTTPRoute, t: TrafficTarget): RouteWeights {
   const cfg = configOf(t);
-  const rule = ruleOf(route, cfg, t.namespace);
-  if (!rule) throw ApplicationFailure.nonRetryable(noRule(route, cfg, t.namespace), 'RouteNotFound');
-  const { stable, canary } = backendsOf(rule, cfg, nameOf(t), t.namespace);
+  const rule = ruleOf(route, cfg, namespacesOf(t));
+  if (!rule) throw ApplicationFailure.nonRetryable(noRule(route, cfg, namespacesOf(t)), 'RouteNotFound');
+  const { stable, canary } = backendsOf(rule, cfg, nameOf(t), namespacesOf(t));
   return percentages(stable, canary, nameOf(t));
 }
 
@@ -60,7 +62,7 @@ async function update(t: TrafficTarget, change: (route: HTTPRoute) => void): Pro
     change(route);
     if (canonical(route.spec) === before) return false; // nothing to do: no write at all
     try {
-      await kube(t.kubeContext).custom.replaceNamespacedCustomObject({ ...GROUP, namespace: t.namespace, name: route.metadata.name, body: route });
+      await kube(t.kubeContext).custom.replaceNamespacedCustomObject({ ...GROUP, namespace: namespacesOf(t).route, name: route.metadata.name, body: route });
       return true;
     } catch (err) {
       if (statusOf(err) === 409) continue;
@@ -111,13 +113,13 @@ export class GatewayApiRouter implements TrafficRouter {
       const route = await readOptional(t);
       if (!route) return { skipped: notFound(t) };
       const cfg = configOf(t);
-      if (!ruleOf(route, cfg, t.namespace)) return { skipped: noRule(route, cfg, t.namespace) };
+      if (!ruleOf(route, cfg, namespacesOf(t))) return { skipped: noRule(route, cfg, namespacesOf(t)) };
       throw err;
     }
   }
 
   private async writeWeights(t: TrafficTarget, w: RouteWeights): Promise<{ weights: RouteWeights; changed: boolean }> {
-    const changed = await update(t, (route) => applyWanted(route, configOf(t), w, nameOf(t), t.namespace));
+    const changed = await update(t, (route) => applyWanted(route, configOf(t), w, nameOf(t), namespacesOf(t)));
     // Read back from the API server, not the write's response: what is reported is what is there now.
     const applied = weightsOf(await read(t), t);
     if (applied.stable !== w.stable || applied.canary !== w.canary) {

@@ -114,7 +114,7 @@ describe('Gateway API router: HTTPRoute weights on the real API server', () => {
 
     const other = await namespace('gw-missing');
     await createRoute(other, [1, 0], [{ name: 'web', port: 80, weight: 1 }]);
-    await assert.rejects(run(acts.getTrafficWeights, { ...target, namespace: other }), (err: { type?: string; nonRetryable?: boolean; message: string }) => {
+    await assert.rejects(run(acts.getTrafficWeights, { ...target, namespace: other, router: { gatewayApi: { ...target.router.gatewayApi!, namespace: other } } }), (err: { type?: string; nonRetryable?: boolean; message: string }) => {
       assert.equal(err.type, 'BackendNotFound');
       assert.equal(err.nonRetryable, true);
       assert.equal(err.message, `HTTPRoute ${other}/web: the rule has no backendRef to the canary backend web-canary (it has web:80); list both backends in the rule, the canary with weight 0`);
@@ -155,14 +155,20 @@ describe('Gateway API router: HTTPRoute weights on the real API server', () => {
     assert.equal(route.metadata.annotations?.['team.example.com/owner'], 'shop', 'the concurrent edit is kept, not overwritten');
   });
 
-  test('header A/B: a rule matching the header (and the managed rule\'s paths) sends to the canary while it takes traffic, gone at 0', async () => {
+  test('header A/B: a rule matching the header (and the managed rule\'s paths and filters) sends to the canary while it takes traffic, gone at 0', async () => {
     const { ns, target } = await stage('gw-header', [100, 0], { headerRoute: { header: 'x-canary', value: 'yes' } });
+    // The managed rule rewrites its requests: the header rule's requests must be rewritten the same way.
+    const withFilter = await readRoute(ns);
+    const rewrite = { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } };
+    ruleNamed(withFilter, 'primary').filters = [rewrite];
+    await kube().custom.replaceNamespacedCustomObject({ ...GW, namespace: ns, name: 'web', body: withFilter });
     await setWeight(target, 20);
     let route = await readRoute(ns);
-    assert.deepEqual(route.spec.rules.map((r) => r.name), ['shipyard-canary-header', 'primary', 'static']);
-    assert.deepEqual(ruleNamed(route, 'shipyard-canary-header'), {
-      name: 'shipyard-canary-header',
+    assert.deepEqual(route.spec.rules.map((r) => r.name), ['shipyard-canary-header-web-canary', 'primary', 'static']);
+    assert.deepEqual(ruleNamed(route, 'shipyard-canary-header-web-canary'), {
+      name: 'shipyard-canary-header-web-canary',
       matches: [{ path: { type: 'PathPrefix', value: '/api' }, headers: [{ type: 'Exact', name: 'x-canary', value: 'yes' }] }],
+      filters: [rewrite],
       backendRefs: [{ group: '', kind: 'Service', name: 'web-canary', port: 80, weight: 1 }],
     });
     const rv = route.metadata.resourceVersion;
@@ -170,12 +176,71 @@ describe('Gateway API router: HTTPRoute weights on the real API server', () => {
     assert.equal((await readRoute(ns)).metadata.resourceVersion, rv, 'the header rule as the API server stores it counts as already right');
     await setWeight(target, 50);
     route = await readRoute(ns);
-    assert.equal(route.spec.rules[0].name, 'shipyard-canary-header');
+    assert.equal(route.spec.rules[0].name, 'shipyard-canary-header-web-canary');
     assert.deepEqual(await weights(ns), [50, 50]);
     await setWeight(target, 0);
     route = await readRoute(ns);
     assert.deepEqual(route.spec.rules.map((r) => r.name), ['primary', 'static']);
     assert.deepEqual(await weights(ns), [100, 0]);
+  });
+
+  test('two services sharing one HTTPRoute, both with header A/B: each keeps its own header rule', async () => {
+    const ns = await namespace('gw-shared');
+    await createRoute(ns, [100, 0]);
+    const route = await readRoute(ns);
+    route.spec.rules.push({ name: 'cart', matches: [{ path: { type: 'PathPrefix', value: '/cart' } }], backendRefs: [{ name: 'cart', port: 80, weight: 100 }, { name: 'cart-canary', port: 80, weight: 0 }] });
+    await kube().custom.replaceNamespacedCustomObject({ ...GW, namespace: ns, name: 'web', body: route });
+    const header = { header: 'x-canary', value: 'yes' };
+    const web: TrafficInput = { releaseId: 'r', service: 'web', version: 'v2', commit: 'c', namespace: ns, router: { gatewayApi: { ...ROUTER, headerRoute: header } } };
+    const cart: TrafficInput = { ...web, service: 'cart', router: { gatewayApi: { httpRoute: 'web', rule: 'cart', stableBackend: { name: 'cart', port: 80 }, canaryBackend: { name: 'cart-canary' }, headerRoute: header } } };
+    await setWeight(web, 10);
+    await setWeight(cart, 20);
+    await setWeight(web, 30);
+    const names = (await readRoute(ns)).spec.rules.map((r) => r.name);
+    assert.deepEqual(names, ['shipyard-canary-header-web-canary', 'shipyard-canary-header-cart-canary', 'primary', 'static', 'cart'].sort((a, b) => names.indexOf(a) - names.indexOf(b)));
+    assert.equal(names.length, 5);
+    assert.deepEqual(await run(acts.getTrafficWeights, cart), { stable: 80, canary: 20 });
+    await setWeight(cart, 0);
+    assert.deepEqual((await readRoute(ns)).spec.rules.map((r) => r.name).filter((n) => n?.startsWith('shipyard-')), ['shipyard-canary-header-web-canary']);
+  });
+
+  test('without rule: the one rule listing both backends is managed; two such rules are ambiguous and refused', async () => {
+    const { ns, target } = await stage('gw-choose');
+    const { rule: _r, ...unnamed } = target.router.gatewayApi!;
+    const route = await readRoute(ns);
+    // A health rule to the stable backend only comes first: it is not the one to shift.
+    route.spec.rules.unshift({ name: 'health', matches: [{ path: { type: 'Exact', value: '/healthz' } }], backendRefs: [{ name: 'web', port: 80 }] });
+    await kube().custom.replaceNamespacedCustomObject({ ...GW, namespace: ns, name: 'web', body: route });
+    assert.deepEqual(await setWeight({ ...target, router: { gatewayApi: unnamed } }, 25), { stable: 75, canary: 25 });
+    assert.deepEqual(await weights(ns), [75, 25]);
+    const twice = await readRoute(ns);
+    twice.spec.rules.push({ name: 'v2', matches: [{ path: { type: 'PathPrefix', value: '/v2' } }], backendRefs: [{ name: 'web', port: 80, weight: 1 }, { name: 'web-canary', port: 80, weight: 0 }] });
+    await kube().custom.replaceNamespacedCustomObject({ ...GW, namespace: ns, name: 'web', body: twice });
+    await assert.rejects(setWeight({ ...target, router: { gatewayApi: unnamed } }, 30), (err: { type?: string; message: string }) => {
+      assert.equal(err.type, 'AmbiguousRule');
+      assert.match(err.message, /2 rules list both web:80 and web-canary \('primary', 'v2'\); name the one to shift with canary.router.gatewayApi.rule/);
+      return true;
+    });
+  });
+
+  test('999:1 reads 99/1, not 100/0: promotion writes the canary down to exactly 0', async () => {
+    const { ns, target } = await stage('gw-tiny', [999, 1]);
+    assert.deepEqual(await run(acts.getTrafficWeights, target), { stable: 99, canary: 1 });
+    await run(acts.promoteCanary, target);
+    assert.deepEqual(await weights(ns), [100, 0]);
+  });
+
+  test('the HTTPRoute in the gateway\'s namespace, the Services next to the workloads (backendRefs with a namespace)', async () => {
+    const gatewayNs = await namespace('gw-gateway');
+    const appNs = await namespace('gw-app');
+    await createRoute(gatewayNs, [100, 0], [{ name: 'web', namespace: appNs, port: 80, weight: 100 }, { name: 'web-canary', namespace: appNs, port: 80, weight: 0 }] as never);
+    const target: TrafficInput = { releaseId: 'r', service: 'web', version: 'v2', commit: 'c', namespace: appNs, router: { gatewayApi: { ...ROUTER, namespace: gatewayNs, headerRoute: { header: 'x-canary', value: 'yes' } } } };
+    assert.deepEqual(await setWeight(target, 40), { stable: 60, canary: 40 });
+    assert.deepEqual(await weights(gatewayNs), [60, 40]);
+    const header = ruleNamed(await readRoute(gatewayNs), 'shipyard-canary-header-web-canary');
+    assert.deepEqual(header.backendRefs, [{ group: '', kind: 'Service', name: 'web-canary', namespace: appNs, port: 80, weight: 1 }], 'the header rule points into the app namespace too');
+    // Seen from a workload namespace the refs do not point to, the backends are not these.
+    await assert.rejects(run(acts.getTrafficWeights, { ...target, namespace: gatewayNs }), { type: 'BackendNotFound' } as never);
   });
 
   test('mirror: a RequestMirror filter to the canary on the managed rule while the canary takes traffic, removed at 0', async () => {

@@ -27,7 +27,7 @@ function doc(canaryOver: Record<string, unknown> = {}, envOver: Record<string, u
         name: 'production',
         deploy: { helm: { chart: 'oci://r/charts/pay', release: 'pay' } },
         ...envOver,
-        canary: { router: { istio: { virtualService: 'pay' } }, workloads: { stable: 'pay', canary: 'pay-canary' }, steps: [{ setWeight: 10 }, { judge: { window: '10m' } }], judge: judge(), ...canaryOver },
+        canary: { router: { istio: { virtualService: 'pay' } }, workloads: { stable: 'pay', canary: 'pay-canary' }, steps: [{ setWeight: 10 }, { judge: { window: '15m' } }], judge: judge(), ...canaryOver },
       },
     ],
   });
@@ -45,12 +45,19 @@ describe('canary.judge spec', () => {
     const [lat, err] = j.metrics;
     assert.deepEqual([lat.direction, lat.tolerance, lat.effect, lat.weight, lat.critical, lat.nan], ['increase', 0.1, 'median', 1, true, 'remove']);
     assert.equal(err.critical, false);
-    assert.deepEqual(env.canary!.steps[1], { judge: { window: '10m', wait: true } });
+    assert.deepEqual(env.canary!.steps[1], { judge: { window: '15m', wait: true } });
   });
 
   test('a judge step without canary.judge, or naming a metric it does not have, is refused', () => {
     expectIssue(doc({ judge: undefined }), 'environments[0].canary.steps[1].judge', /a judge step needs canary.judge/);
     expectIssue(doc({ steps: [{ setWeight: 10 }, { judge: { window: '5m', metrics: ['latency', 'cpu'] } }] }), 'environments[0].canary.steps[1].judge.metrics[1]', /unknown metric 'cpu' \(canary.judge.metrics has: latency, errors\)/);
+  });
+
+  test('a window too short for minSamples at the step is refused with the window that would do', () => {
+    expectIssue(doc({ steps: [{ setWeight: 10 }, { judge: { window: '10m' } }] }), 'environments[0].canary.steps[1].judge.window', /a 10m window sampled every 15s gives 41 samples per side, fewer than the 50 metric 'latency' needs: make the window at least 12m15s/);
+    // Proportion metrics count requests, not samples; a metric's own minSamples counts.
+    parseSpec(doc({ steps: [{ setWeight: 10 }, { judge: { window: '1m', metrics: ['errors'] } }] }), 't.yaml');
+    parseSpec(doc({ steps: [{ setWeight: 10 }, { judge: { window: '5m' } }], judge: judge({ metrics: [{ name: 'latency', query: LATENCY, minSamples: 20 }] }) }), 't.yaml');
   });
 
   test('both sides must set the same placeholders to different values, and every query must use one', () => {

@@ -83,6 +83,7 @@ describe('web metrics', () => {
     expectIssue(doc([web({ jsonPath: 'data.rate' })]), `${M}.web.jsonPath`, /must be a JSONPath starting with \$/);
     expectIssue(doc([{ name: 'errors', web: { url: 'https://m.example.com' }, thresholdRange: { max: 1 } }]), `${M}.web.jsonPath`, /.+/);
     expectIssue(doc([web({ timeout: '10' })]), `${M}.web.timeout`, /must be a duration with a unit/);
+    expectIssue(doc([web({ timeout: '20s' })]), `${M}.web.timeout`, /at most 15s: a measurement must finish inside its 18s activity budget/);
   });
 });
 

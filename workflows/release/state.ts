@@ -121,6 +121,10 @@ export class ReleaseState {
 
   /** Where an environment's workloads live. */
   namespaceOf(env: EnvironmentSpec): string {
+    // An HTTPRoute often lives in a gateway's namespace, apart from the workloads: its namespace is
+    // only the last resort (the Istio router's namespace has always been the workloads' too).
+    const gatewayApi = env.canary?.router.gatewayApi;
+    if (gatewayApi) return env.health.namespace ?? env.deploy.helm?.namespace ?? gatewayApi.namespace ?? 'default';
     return (env.canary && routerNamespaceOf(env.canary.router)) ?? env.health.namespace ?? env.deploy.helm?.namespace ?? 'default';
   }
 

@@ -18,7 +18,7 @@ export async function runJudge(r: ReleaseState, notifier: Notifier, env: Environ
   const windowMs = parseDuration(step.window);
   if (step.wait) await sleep(windowMs);
   const end = Date.now();
-  const judgement = await r.acts.measure.judgeCanary({ ...r.ref(env.name), judge, metrics: step.metrics, start: new Date(end - windowMs).toISOString(), end: new Date(end).toISOString() });
+  const judgement = await r.acts.judge.judgeCanary({ ...r.ref(env.name), judge, metrics: step.metrics, start: new Date(end - windowMs).toISOString(), end: new Date(end).toISOString() });
   const record: JudgementRecord = { environment: env.name, step: label, at: new Date(end).toISOString(), window: step.window, ...judgement };
   r.record((r.status.judgements ??= []), record);
   const summary = `judgement ${label} in ${env.name}: score ${judgement.score} (${judgement.verdict}): ${judgement.reason}`;
