@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { createDeployActivities, createIntegrationActivities } from '../../activities/index.js';
 import { startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
-import { istioCanarySpec, istioNamespace, routeWeights } from '../helpers/istio.js';
+import { webCanarySpec } from '../helpers/cluster.js';
+import { istioNamespace, routeWeights } from '../helpers/istio.js';
 import { connectClient, eventually, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
 let ctx: TemporalTestContext;
@@ -35,7 +36,7 @@ after(async () => {
 });
 
 function judgeSpec(service: string, ns: string, judge: Record<string, unknown>, env: Record<string, unknown> = {}) {
-  return istioCanarySpec(
+  return webCanarySpec(
     service,
     ns,
     {

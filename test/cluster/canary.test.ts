@@ -10,10 +10,10 @@ import { kube } from '../../activities/kube.js';
 import { PrometheusProvider } from '../../activities/metrics/prometheus.js';
 import { parseSpec } from '../../spec/load.js';
 import type { MetricSpec } from '../../spec/schema.js';
-import { CHART, deploymentImage, helmHistory, namespace } from '../helpers/cluster.js';
+import { CHART, deploymentImage, helmHistory, namespace, webCanarySpec } from '../helpers/cluster.js';
 import { errorRateQuery, startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
-import { istioCanarySpec, istioNamespace, routeWeights } from '../helpers/istio.js';
+import { istioNamespace, routeWeights } from '../helpers/istio.js';
 import { runCli } from '../helpers/cli.js';
 import { connectClient, eventually, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
@@ -62,7 +62,7 @@ async function watchWeights<T>(ns: string, fn: () => Promise<T>): Promise<{ resu
 }
 
 function canarySpec(service: string, ns: string, steps: unknown[], metric: Partial<MetricSpec> = {}) {
-  return istioCanarySpec(service, ns, {
+  return webCanarySpec(service, ns, {
     scaling: { mode: 'proportional', replicas: 2 },
     scaleDownAfterPromotion: true,
     steps,

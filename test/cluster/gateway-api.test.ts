@@ -6,15 +6,13 @@
 // whole releases run through the workflow with a gatewayApi router.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stringify } from 'yaml';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDeployActivities, createIntegrationActivities } from '../../activities/index.js';
 import { createTrafficActivities } from '../../activities/traffic/index.js';
 import { helmDeploy } from '../../activities/deploy/helm.js';
 import { kube } from '../../activities/kube.js';
 import type { RouteWeights, TrafficInput, UndoResult } from '../../activities/types.js';
-import { parseSpec } from '../../spec/load.js';
-import { CHART, deploymentImage, helmSpec, namespace } from '../helpers/cluster.js';
+import { deploymentImage, helmSpec, namespace, webCanarySpec } from '../helpers/cluster.js';
 import { startPrometheus, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease } from '../helpers/release.js';
 import { connectClient, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
@@ -315,26 +313,12 @@ describe('releases through the workflow with a gatewayApi router', () => {
   }
 
   function spec(service: string, ns: string, steps: unknown[]) {
-    return parseSpec(
-      stringify({
-        service,
-        source: { repo: 'https://git.example.com/web.git' },
-        environments: [
-          {
-            name: 'production',
-            deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '60s', values: { track: 'canary', replicaCount: 1 } } },
-            health: { deployment: 'web-canary', timeout: '60s' },
-            canary: {
-              router: { gatewayApi: { ...ROUTER, namespace: ns } },
-              workloads: { stable: 'web', canary: 'web-canary' },
-              steps,
-              // vector(1) is always 1: a real Prometheus answers, the threshold fails it.
-              metrics: [{ name: 'always-failing', prometheus: { query: 'vector(1)', address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 1 }],
-            },
-          },
-        ],
-      }),
-    );
+    return webCanarySpec(service, ns, {
+      router: { gatewayApi: { ...ROUTER, namespace: ns } },
+      steps,
+      // vector(1) is always 1: a real Prometheus answers, the threshold fails it.
+      metrics: [{ name: 'always-failing', prometheus: { query: 'vector(1)', address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 1 }],
+    });
   }
 
   /** Every distinct [stable, canary] weight pair the API server shows while `fn` runs. */

@@ -11,11 +11,11 @@ import { createDeployActivities, createIntegrationActivities } from '../../activ
 import { helmDeploy } from '../../activities/deploy/helm.js';
 import { parseSpec } from '../../spec/load.js';
 import { execFileSync } from 'node:child_process';
-import { CHART, helmHistory, helmSpec, namespace } from '../helpers/cluster.js';
+import { CHART, helmHistory, helmSpec, namespace, webCanarySpec } from '../helpers/cluster.js';
 import { startEndpoint, type Endpoint } from '../helpers/fake-endpoints.js';
 import { errorRateQuery, startApp, startPrometheus, type App, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
-import { istioCanarySpec, istioNamespace, routeWeights } from '../helpers/istio.js';
+import { istioNamespace, routeWeights } from '../helpers/istio.js';
 import { connectClient, eventually, randomCommit, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
 let ctx: TemporalTestContext;
@@ -43,7 +43,7 @@ const stage = () => istioNamespace('team');
 const weights = routeWeights;
 
 function spec(service: string, ns: string, steps: unknown[]) {
-  return istioCanarySpec(
+  return webCanarySpec(
     service,
     ns,
     { steps, metrics: [{ name: 'error-rate', prometheus: { query: errorRateQuery('canary'), address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 2, failureLimit: 0 }] },

@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { kube } from '../../activities/kube.js';
-import type { HelmDeploySpec } from '../../spec/schema.js';
+import { stringify } from 'yaml';
+import { parseSpec } from '../../spec/load.js';
+import type { HelmDeploySpec, ReleaseSpec } from '../../spec/schema.js';
 
 export const CHART = fileURLToPath(new URL('../../../examples/charts/hello-api', import.meta.url));
 
@@ -57,4 +59,29 @@ export function helmValues(release: string, ns: string, revision?: number): Reco
 export async function deploymentImage(ns: string, name: string): Promise<string | undefined> {
   const d = await kube().apps.readNamespacedDeployment({ name, namespace: ns });
   return d.spec?.template.spec?.containers[0].image;
+}
+
+/**
+ * A spec releasing `web-canary` (helm, the test chart) into `ns` with a canary over the stable/canary
+ * workloads `web`/`web-canary`, routed by the Istio VirtualService `web` (istio.ts istioNamespace)
+ * unless `canary.router` says otherwise; `canary` adds steps, metrics, judge...; `more` adds
+ * environment and top-level fields.
+ */
+export function webCanarySpec(service: string, ns: string, canary: Record<string, unknown>, more: { env?: Record<string, unknown>; top?: Record<string, unknown> } = {}): ReleaseSpec {
+  return parseSpec(
+    stringify({
+      service,
+      source: { repo: 'https://git.example.com/web.git' },
+      environments: [
+        {
+          name: 'production',
+          deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '60s', values: { track: 'canary', replicaCount: 1 } } },
+          health: { deployment: 'web-canary', timeout: '60s' },
+          ...more.env,
+          canary: { router: { istio: { virtualService: 'web', namespace: ns, route: 'primary' } }, workloads: { stable: 'web', canary: 'web-canary' }, ...canary },
+        },
+      ],
+      ...more.top,
+    }),
+  );
 }

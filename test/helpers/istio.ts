@@ -4,10 +4,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { helmDeploy } from '../../activities/deploy/helm.js';
 import { kube } from '../../activities/kube.js';
-import { stringify } from 'yaml';
-import { parseSpec } from '../../spec/load.js';
-import type { ReleaseSpec } from '../../spec/schema.js';
-import { CHART, helmSpec, namespace } from './cluster.js';
+import { helmSpec, namespace } from './cluster.js';
 
 export const ISTIO = { group: 'networking.istio.io', version: 'v1' };
 
@@ -29,26 +26,3 @@ export async function routeWeights(ns: string): Promise<[number, number]> {
   return [w('stable'), w('canary')];
 }
 
-/**
- * A spec releasing `web-canary` (helm) into an istioNamespace, with an Istio canary on its `primary`
- * route and the stable/canary workloads; `canary` adds steps, metrics, judge...; `top` and `env` add
- * top-level and environment fields.
- */
-export function istioCanarySpec(service: string, ns: string, canary: Record<string, unknown>, more: { env?: Record<string, unknown>; top?: Record<string, unknown> } = {}): ReleaseSpec {
-  return parseSpec(
-    stringify({
-      service,
-      source: { repo: 'https://git.example.com/web.git' },
-      environments: [
-        {
-          name: 'production',
-          deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '60s', values: { track: 'canary', replicaCount: 1 } } },
-          health: { deployment: 'web-canary', timeout: '60s' },
-          ...more.env,
-          canary: { router: { istio: { virtualService: 'web', namespace: ns, route: 'primary' } }, workloads: { stable: 'web', canary: 'web-canary' }, ...canary },
-        },
-      ],
-      ...more.top,
-    }),
-  );
-}

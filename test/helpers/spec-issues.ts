@@ -20,3 +20,14 @@ export function expectIssue(text: string, path: string, message: RegExp): SpecIs
   assert.ok(hit, `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
   return hit;
 }
+
+/** Every issue as `path: message`; empty when the spec is accepted. */
+export function issueLines(text: string): string[] {
+  try {
+    parseSpec(text, 't.yaml');
+  } catch (err) {
+    assert.ok(err instanceof SpecError, `expected SpecError, got ${err}`);
+    return err.issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  return [];
+}

@@ -89,12 +89,9 @@ export function twoEnvSpec(opts: SpecOptions): ReleaseSpec {
 
 /** A parsed threshold metric (defaults spelled out) for tests of the judging rules. */
 export const thresholdMetric = (over: Partial<MetricSpec> = {}): MetricSpec => ({
-  name: 'error-rate',
+  ...ERROR_RATE,
   prometheus: { query: 'q' },
-  thresholdRange: { max: 0.01 },
-  interval: '1s',
   count: 10,
-  failureLimit: 0,
   consecutiveErrorLimit: 4,
   inconclusive: 'error',
   dryRun: false,

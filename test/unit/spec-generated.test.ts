@@ -5,8 +5,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
-import { parseSpec, SpecError } from '../../spec/load.js';
+import { parseSpec } from '../../spec/load.js';
 import { canaryDeployment, canaryLabels, canaryService, withImage } from '../../activities/traffic/plumbing-objects.js';
+import { issueLines } from '../helpers/spec-issues.js';
 
 const HELM = { helm: { chart: 'oci://registry.local/charts/payments', release: 'payments' } };
 const GITOPS = { gitops: { repo: 'https://git.example.com/ops/config.git', valuesFile: 'payments/values.yaml' } };
@@ -16,15 +17,7 @@ function doc(env: Record<string, unknown>, top: Record<string, unknown> = { buil
   return stringify({ service: 'payments-api', source: { repo: 'https://git.example.com/team/payments.git' }, ...top, environments: [{ name: 'production', deploy: HELM, ...env }] });
 }
 
-function issues(text: string): string[] {
-  try {
-    parseSpec(text, 't.yaml');
-  } catch (err) {
-    assert.ok(err instanceof SpecError, `expected SpecError, got ${err}`);
-    return err.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  return [];
-}
+const issues = issueLines;
 
 describe('canary.generate spec rules', () => {
   test('helm deploy, an image and a router are enough: no workloads, no promote', () => {

@@ -3,8 +3,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
-import { parseSpec, SpecError } from '../../spec/load.js';
+import { parseSpec } from '../../spec/load.js';
 import { routeObjectOf, routerNamespaceOf } from '../../spec/router.js';
+import { issueLines } from '../helpers/spec-issues.js';
 
 const HELM = { helm: { chart: 'oci://registry.local/charts/web', release: 'web' } };
 const GATEWAY = { httpRoute: 'web', stableBackend: { name: 'web', port: 80 }, canaryBackend: { name: 'web-canary' } };
@@ -21,15 +22,7 @@ function doc(canarySection: unknown): string {
   });
 }
 
-function issues(text: string): string[] {
-  try {
-    parseSpec(text, 't.yaml');
-  } catch (err) {
-    assert.ok(err instanceof SpecError, `expected SpecError, got ${err}`);
-    return err.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  return [];
-}
+const issues = issueLines;
 
 describe('canary.router', () => {
   test('gatewayApi parses with its fields; nothing of istio appears', () => {
