@@ -3,7 +3,7 @@
 //   one number, or a numeric string  -> the value
 //   no match, or JSON null           -> no data (null), judged as the metric's `inconclusive` says
 //   a timeout or a non-2xx answer    -> no data, with the HTTP status / the timeout in `message`
-//   several matches, not a number, a body that is not JSON -> an error that says which
+//   several matches, not a number, a body that is not JSON or over 1 MiB -> an error that says which
 // The host must be in the worker's egress allowlist (activities/egress.ts), as for notifications;
 // header secrets come from the worker's environment (valueFrom.env) at each measurement and are never
 // returned or recorded. Redirects are not followed (they could leave the allowed hosts). Messages
@@ -17,6 +17,9 @@ import type { Measurement } from '../canary-types.js';
 import { checkEgress } from '../egress.js';
 import { secretFromEnv } from '../notify/http.js';
 import type { MetricProvider } from './provider.js';
+
+/** Answers larger than this are refused (1 MiB). */
+const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The first characters of a value, for an error message. */
 const preview = (v: unknown) => {
@@ -37,7 +40,7 @@ export class WebMetricProvider implements MetricProvider {
 
     let res;
     try {
-      res = await got(web.url, {
+      const request = got(web.url, {
         method: web.method,
         headers,
         ...(web.method === 'POST' && web.body !== undefined ? { json: web.body } : {}),
@@ -46,8 +49,16 @@ export class WebMetricProvider implements MetricProvider {
         throwHttpErrors: false,
         followRedirect: false,
       });
+      // A metric answer is small: an endpoint streaming more is stopped before it fills the worker's memory.
+      request.on('downloadProgress', (p) => {
+        if (p.transferred > MAX_BODY_BYTES) request.cancel();
+      });
+      res = await request;
     } catch (err) {
       if ((err as { name?: string }).name === 'TimeoutError') return { value: null, message: `${what}: ${host} did not answer within ${web.timeout}` };
+      if ((err as { name?: string }).name === 'CancelError') {
+        throw ApplicationFailure.nonRetryable(`${what}: ${host} answered more than ${MAX_BODY_BYTES / 1024} KiB; a metric endpoint should answer one small JSON document`, 'BadResponse');
+      }
       // Connection refused, DNS: retried like an unreachable Prometheus, then an error measurement.
       throw ApplicationFailure.retryable(`${what}: ${host} unreachable: ${(err as Error).message}`, 'MetricQueryError');
     }

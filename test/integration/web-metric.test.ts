@@ -64,6 +64,10 @@ before(async () => {
         res.writeHead(200, { 'content-type': 'text/html' });
         return res.end('<html>maintenance</html>');
       }
+      if (path === '/huge') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(`{"pad":"${'x'.repeat(2 * 1024 * 1024)}","rate":1}`);
+      }
       if (path === '/slow') return void setTimeout(() => json(200, { data: { rate: 0 } }), 1500);
       if (path === '/query' && req.method === 'POST') {
         const q = JSON.parse(body) as { series: string };
@@ -143,10 +147,11 @@ describe('web metric provider against a real HTTP server', () => {
     assert.ok(Date.now() - started < 1400, 'it did not wait for the answer');
   });
 
-  test('several matches, not a number, or a body that is not JSON: an error that says which', async () => {
+  test('several matches, not a number, a body that is not JSON or larger than 1 MiB: an error that says which', async () => {
     await rejectsWith(provider.measure(webMetric({ url: `${base}/many`, jsonPath: '$.pods[*].rate' })), 'AmbiguousJsonPath', /jsonPath \$\.pods\[\*\]\.rate matched 3 values, expected one: \[0\.1,0\.2,0\.3\]/);
     await rejectsWith(provider.measure(webMetric({ url: `${base}/not-a-number` })), 'NotANumber', /jsonPath \$\.data\.rate is not a number: high/);
     await rejectsWith(provider.measure(webMetric({ url: `${base}/html` })), 'BadResponse', /answered HTTP 200 with a body that is not JSON: <html>maintenance<\/html>/);
+    await rejectsWith(provider.measure(webMetric({ url: `${base}/huge` })), 'BadResponse', /answered more than 1024 KiB; a metric endpoint should answer one small JSON document/);
   });
 
   test('POST sends the JSON body; a header from the environment reaches the server and nowhere else', async () => {
