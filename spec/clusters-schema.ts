@@ -35,6 +35,7 @@ interface EnvWithClusters {
   waves?: string[][];
   kubeContext?: string;
   deploy: { helm?: { kubeContext?: string }; gitops?: unknown };
+  canary?: { steps: object[]; judge?: { marginal?: string } };
 }
 
 /** The rules across fields: unique names, waves naming each cluster once, no environment-wide cluster. */
@@ -62,6 +63,11 @@ export function checkClusters(env: EnvWithClusters, base: (string | number)[], c
   );
   const missing = names.filter((n) => !seen.has(n));
   if (missing.length) ctx.addIssue({ code: 'custom', path: [...base, 'waves'], message: `every cluster must be in a wave; missing: ${missing.join(', ')}` });
+  // A release has one pending approval at a time: clusters running at once cannot each hold a gate.
+  const gated = env.canary && (env.canary.steps.some((s) => 'approval' in s) || env.canary.judge?.marginal === 'approval');
+  if (gated && env.waves.some((w) => w.length > 1)) {
+    ctx.addIssue({ code: 'custom', path: [...base, 'waves'], message: 'canary approval gates (approval steps, judge.marginal: approval) need one cluster per wave: clusters of a wave run at once and a release holds one approval at a time' });
+  }
 }
 
 /** The waves of an environment with clusters: as listed, or one wave per cluster in the listed order. */

@@ -28,6 +28,11 @@ describe('environments[].clusters and waves', () => {
     assert.equal(clusterKey('production', 'eu-1'), 'production@eu-1');
   });
 
+  test('approval steps are fine with one cluster per wave (the default waves)', () => {
+    const canary = { router: { istio: { virtualService: 'payments' } }, workloads: { stable: 'payments', canary: 'payments-canary' }, steps: [{ setWeight: 10 }, { approval: { approvers: ['alice'] } }] };
+    assert.deepEqual(issueLines(doc({ clusters: CLUSTERS, canary })), []);
+  });
+
   test('without waves: one wave per cluster, in the listed order', () => {
     const env = parseSpec(doc({ clusters: CLUSTERS }), 't.yaml').environments[0];
     assert.deepEqual(wavesOf(env).map((w) => w.map((c) => c.name)), [['eu-1'], ['us-1'], ['us-2']]);
@@ -54,6 +59,10 @@ describe('environments[].clusters and waves', () => {
       [{ clusters: CLUSTERS, kubeContext: 'prod' }, /environments\[0\]\.kubeContext: with clusters, each cluster names its kubeContext/],
       [{ clusters: CLUSTERS, deploy: { helm: { ...HELM.helm, kubeContext: 'prod' } } }, /environments\[0\]\.deploy\.helm\.kubeContext: with clusters, each cluster names its kubeContext/],
       [{ clusters: CLUSTERS, deploy: { gitops: { repo: 'https://git.example.com/ops/config.git', valuesFile: 'v.yaml' } } }, /environments\[0\]\.clusters: clusters need deploy\.helm/],
+      [
+        { clusters: CLUSTERS, waves: [['eu-1'], ['us-1', 'us-2']], canary: { router: { istio: { virtualService: 'payments' } }, workloads: { stable: 'payments', canary: 'payments-canary' }, steps: [{ setWeight: 10 }, { approval: { approvers: ['alice'] } }] } },
+        /environments\[0\]\.waves: canary approval gates .* need one cluster per wave/,
+      ],
       [{ clusters: [{ name: 'eu-1', kubeContext: 'a', region: 'eu' }] }, /environments\[0\]\.clusters\[0\].*region/],
     ];
     for (const [env, expected] of cases) assert.match(issueLines(doc(env)).join('\n'), expected, JSON.stringify(env));
