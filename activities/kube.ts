@@ -1,5 +1,6 @@
 // Kubernetes access for the deploy worker: the kubeconfig in KUBECONFIG (or ~/.kube/config), or the
-// in-cluster service account when running in a pod; an environment may name a context.
+// in-cluster service account when running in a pod; an environment may name a context, and a cluster
+// of a multi-cluster environment a kubeconfig file of its own (KubeTarget).
 // The client is cached per (kubeconfig, context) and reloaded when a kubeconfig file changes on disk
 // (credentials rotated, cluster recreated at another address): each call compares the files' stat
 // stamps, which costs a stat, not a parse. File timestamps are coarse (a few ms), so two writes of the
@@ -73,20 +74,26 @@ function hashOf(files: string[]): string {
   return h.digest('hex');
 }
 
-function load(context?: string): Kube {
+/** Which cluster: a context name of the worker's kubeconfig, or a context and/or a kubeconfig file of its own. */
+export type KubeTarget = string | { kubeContext?: string; kubeconfig?: string } | undefined;
+
+function load(context?: string, file?: string): Kube {
   const kc = new KubeConfig();
-  kc.loadFromDefault();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
   if (context) {
     if (!kc.getContexts().some((c) => c.name === context)) {
-      throw ApplicationFailure.nonRetryable(`kube context '${context}' is not in the deploy worker's kubeconfig`, 'InvalidSpec');
+      throw ApplicationFailure.nonRetryable(`kube context '${context}' is not in ${file ? `the kubeconfig ${file}` : "the deploy worker's kubeconfig"}`, 'InvalidSpec');
     }
     kc.setCurrentContext(context);
   }
   return { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
 }
 
-export function kube(context?: string): Kube {
-  const files = kubeconfigFiles();
+export function kube(target?: KubeTarget): Kube {
+  const context = typeof target === 'string' ? target : target?.kubeContext;
+  const file = typeof target === 'string' ? undefined : target?.kubeconfig;
+  const files = file ? [file] : kubeconfigFiles();
   const key = `${files.join(delimiter)}|${context ?? ''}`;
   const { stamp, racy } = stampOf(files);
   const cached = cache.get(key);
@@ -97,7 +104,8 @@ export function kube(context?: string): Kube {
     Object.assign(cached, { stamp, racy });
     return cached.kube;
   }
-  const k = load(context);
+  if (file && stamp === 'absent') throw ApplicationFailure.nonRetryable(`kubeconfig ${file} is not on the deploy worker`, 'InvalidSpec');
+  const k = load(context, file);
   cache.set(key, { stamp, hash, racy, kube: k });
   return k;
 }

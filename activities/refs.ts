@@ -14,6 +14,11 @@ export interface ReleaseRef {
   version: string;
   commit: string;
   environment?: string;
+  /**
+   * The kubeconfig file of the cluster this input is about (a cluster of a multi-cluster environment
+   * with `kubeconfig`); absent otherwise, so the inputs of other releases stay what they were.
+   */
+  kubeconfig?: string;
 }
 
 export interface ImageRef {

@@ -58,6 +58,13 @@ export function formatStatus(s: ReleaseStatus, url: string, leases: Record<strin
     lines.push(`approval  ${p.gate} pending: ${p.approvedBy.length}/${p.fourEyesUnverifiedTrigger ? Math.max(2, p.required) : p.required} from ${p.approvers.join(', ')} until ${p.timeoutAt}`);
   }
   if (s.error) lines.push(`error     ${s.error.stage}${s.error.environment ? ` (${s.error.environment})` : ''}: [${s.error.type}] ${s.error.message}`);
+  if (s.clusters?.length) {
+    // Multi-cluster environments: where each cluster is (stage, weight) and how it ended.
+    lines.push('clusters');
+    for (const c of s.clusters) {
+      lines.push(`  ${c.outcome.padEnd(11)} ${c.environment}@${c.cluster} wave ${c.wave}, ${c.stage}${c.canaryWeight !== undefined ? `, canary ${c.canaryWeight}%` : ''}${c.detail ? ` - ${c.detail}` : ''}`);
+    }
+  }
   lines.push('stages');
   for (const st of s.stages) {
     const took = st.stage === 'done' ? '' : `  (${stageDuration(st, now)})`;
@@ -88,7 +95,8 @@ export function formatStatus(s: ReleaseStatus, url: string, leases: Record<strin
   }
   if (s.compensation.length) {
     lines.push('compensation');
-    for (const c of s.compensation) lines.push(`  ${c.status.padEnd(9)} ${c.description}${c.error ? ` - ${c.error}` : ''}`);
+    // An undo in one cluster of a multi-cluster environment says which (environment@cluster).
+    for (const c of s.compensation) lines.push(`  ${c.status.padEnd(9)} ${c.description}${c.environment?.includes('@') ? ` [${c.environment}]` : ''}${c.error ? ` - ${c.error}` : ''}`);
   }
   const failedNotes = s.notifications.filter((n) => n.status === 'failed');
   if (failedNotes.length) {

@@ -12,6 +12,8 @@ import { ApprovalSchema } from './approval-schema.js';
 import { CanarySchema } from './canary-schema.js';
 import { MetricSchema, type MetricSpec } from './metric-schema.js';
 import { checkRouterFeatures } from './router-schema.js';
+import { checkClusters, clustersField, wavesField } from './clusters-schema.js';
+export type { ClusterSpec } from './clusters-schema.js';
 export { ApprovalSchema } from './approval-schema.js';
 export type { MetricSpec } from './metric-schema.js';
 export type { RouterSpec } from './router-schema.js';
@@ -106,6 +108,8 @@ const EnvironmentSchema = z.strictObject({
   deploy: DeploySchema,
   health: HealthSchema.default({ timeout: '5m' }),
   canary: CanarySchema.optional(),
+  clusters: clustersField,
+  waves: wavesField,
 });
 
 const DenyWindowSchema = z.strictObject({
@@ -232,6 +236,7 @@ export const ReleaseSpecSchema = z
     spec.environments.forEach((env, i) => {
       if (seen.has(env.name)) ctx.addIssue({ code: 'custom', path: ['environments', i, 'name'], message: `duplicate environment '${env.name}'` });
       seen.add(env.name);
+      if (env.clusters || env.waves) checkClusters(env, ['environments', i], ctx);
       if (env.canary) checkCanary(env, i, ctx);
       if (env.checks) checkMetrics(env.checks.metrics, ['environments', i, 'checks', 'metrics'], ctx);
     });

@@ -285,6 +285,26 @@ export interface CanaryState {
   description: string;
 }
 
+/** One cluster of a multi-cluster environment (environments[].clusters), as this release left it. */
+export interface ClusterState {
+  environment: string;
+  cluster: string;
+  /** 1-based: the wave the cluster goes in. */
+  wave: number;
+  /** The stage the cluster is in or stopped in (`waiting`: its wave has not started). */
+  stage: Stage | 'waiting';
+  /**
+   * waiting (its wave has not started), running, promoted; failed or cancelled (a sibling failed);
+   * after compensation: rolled-back (its undos changed the world back or found it so), undo-failed,
+   * or not-started (nothing there to undo).
+   */
+  outcome: 'waiting' | 'running' | 'promoted' | 'failed' | 'cancelled' | 'rolled-back' | 'undo-failed' | 'not-started';
+  /** The cluster's canary weight as last read back from its router. */
+  canaryWeight?: number;
+  /** Why it stopped (its error), when it did. */
+  detail?: string;
+}
+
 export interface DeploymentRecord {
   environment: string;
   /** generated-canary: the canary Deployment generated from the stable one (canary.generate). */
@@ -343,6 +363,8 @@ export interface ReleaseStatus {
   build: BuildManifest | null;
   image: ImageRef | null;
   deployments: DeploymentRecord[];
+  /** Multi-cluster environments: every cluster, its wave, stage and outcome. Absent without environments[].clusters. */
+  clusters?: ClusterState[];
   /** Objects of generated canary plumbing (canary.generate) as the API server returned them. Absent otherwise. */
   plumbing?: PlumbingRecord[];
   notifications: NotificationRecord[];

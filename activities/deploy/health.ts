@@ -105,7 +105,7 @@ export async function checkHealth(input: HealthInput, settings: GitOpsSettings =
   let last: Progress = { done: false, summary: 'deployment not found yet' };
   for (;;) {
     // kube() on every poll: a kubeconfig rewritten meanwhile is picked up.
-    const k = kube(input.kubeContext);
+    const k = kube(input);
     let d: V1Deployment | undefined;
     try {
       d = await k.apps.readNamespacedDeployment({ name: input.deployment, namespace: input.namespace });

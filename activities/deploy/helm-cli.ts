@@ -15,12 +15,17 @@ export interface HistoryEntry {
   description: string;
 }
 
-type HelmTarget = { helm: Pick<HelmDeploySpec, 'release' | 'namespace' | 'kubeContext' | 'timeout'> };
+type HelmTarget = { helm: Pick<HelmDeploySpec, 'release' | 'namespace' | 'kubeContext' | 'timeout'>; kubeconfig?: string };
 
 export const PENDING = /^pending-/;
 
-export function baseArgs(input: { helm: { namespace: string; kubeContext?: string } }): string[] {
-  return ['--namespace', input.helm.namespace, ...(input.helm.kubeContext ? ['--kube-context', input.helm.kubeContext] : [])];
+/** The release's namespace and cluster (a context, and the cluster's kubeconfig file when the input carries one). */
+export function baseArgs(input: { helm: { namespace: string; kubeContext?: string }; kubeconfig?: string }): string[] {
+  return [
+    '--namespace', input.helm.namespace,
+    ...(input.helm.kubeContext ? ['--kube-context', input.helm.kubeContext] : []),
+    ...(input.kubeconfig ? ['--kubeconfig', input.kubeconfig] : []),
+  ];
 }
 
 /** `<namespace>/<release>`, how messages and undo details name a release. */

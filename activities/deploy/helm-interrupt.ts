@@ -40,7 +40,7 @@ async function storageObjects(input: Target): Promise<Map<number, V1ObjectMeta>>
   const kind = driver();
   const out = new Map<number, V1ObjectMeta>();
   if (!kind) return out;
-  const k = kube(input.helm.kubeContext);
+  const k = kube({ kubeContext: input.helm.kubeContext, kubeconfig: input.kubeconfig });
   const query = { namespace: input.helm.namespace, labelSelector: `owner=helm,name=${input.helm.release}` };
   const list = kind === 'secrets' ? await k.core.listNamespacedSecret(query) : await k.core.listNamespacedConfigMap(query);
   for (const item of list.items) {
@@ -74,7 +74,7 @@ export async function markInterrupted(input: Target, operation: string): Promise
       // --atomic had started rolling back the upgrade it made: the rollback revision copies the labels of its target.
       (last.labels?.status === 'pending-rollback' && objects.get(lastRevision - 1)?.labels?.[OPERATION_LABEL] === operation);
     if (!ours) return undefined;
-    const k = kube(input.helm.kubeContext);
+    const k = kube({ kubeContext: input.helm.kubeContext, kubeconfig: input.kubeconfig });
     const body = { metadata: { annotations: { [INTERRUPTED_ANNOTATION]: owner(input) } } };
     const req = { name: last.name!, namespace: input.helm.namespace, body };
     if (kind === 'secrets') await k.core.patchNamespacedSecret(req, MERGE);
@@ -88,7 +88,7 @@ export async function markInterrupted(input: Target, operation: string): Promise
 export async function interruptedBy(input: Target, revision: number): Promise<boolean> {
   const kind = driver();
   if (!kind) return false;
-  const k = kube(input.helm.kubeContext);
+  const k = kube({ kubeContext: input.helm.kubeContext, kubeconfig: input.kubeconfig });
   const name = `sh.helm.release.v1.${input.helm.release}.v${revision}`;
   try {
     const obj = kind === 'secrets' ? await k.core.readNamespacedSecret({ name, namespace: input.helm.namespace }) : await k.core.readNamespacedConfigMap({ name, namespace: input.helm.namespace });

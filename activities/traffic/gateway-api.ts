@@ -28,7 +28,7 @@ const notFound = (t: TrafficTarget) => `${nameOf(t)} not found`;
 /** The HTTPRoute, or null when it does not exist. */
 async function readOptional(t: TrafficTarget): Promise<HTTPRoute | null> {
   try {
-    return (await kube(t.kubeContext).custom.getNamespacedCustomObject({ ...GROUP, namespace: namespacesOf(t).route, name: configOf(t).httpRoute })) as HTTPRoute;
+    return (await kube(t).custom.getNamespacedCustomObject({ ...GROUP, namespace: namespacesOf(t).route, name: configOf(t).httpRoute })) as HTTPRoute;
   } catch (err) {
     if (statusOf(err) === 404) return null;
     throw kubeFailure(`reading ${nameOf(t)}`, err);
@@ -62,7 +62,7 @@ async function update(t: TrafficTarget, change: (route: HTTPRoute) => void): Pro
     change(route);
     if (canonical(route.spec) === before) return false; // nothing to do: no write at all
     try {
-      await kube(t.kubeContext).custom.replaceNamespacedCustomObject({ ...GROUP, namespace: namespacesOf(t).route, name: route.metadata.name, body: route });
+      await kube(t).custom.replaceNamespacedCustomObject({ ...GROUP, namespace: namespacesOf(t).route, name: route.metadata.name, body: route });
       return true;
     } catch (err) {
       if (statusOf(err) === 409) continue;

@@ -25,16 +25,16 @@ export function createTrafficActivities(): TrafficActivities {
     restoreTraffic: (i) => routerFor(i).restoreWeights(i, i.weights),
     async promoteCanary(i) {
       if (i.workloads) {
-        const images = await imagesOf(i.namespace, i.workloads.canary, i.kubeContext);
-        await setImages(i.namespace, i.workloads.stable, images, parseDuration(i.timeout ?? '5m'), i.kubeContext);
+        const images = await imagesOf(i.namespace, i.workloads.canary, i);
+        await setImages(i.namespace, i.workloads.stable, images, parseDuration(i.timeout ?? '5m'), i);
       }
       await routerFor(i).setWeights(i, { stable: 100, canary: 0 });
     },
-    scaleCanary: async (i) => ({ previous: await scaleDeployment(i.namespace, i.deployment, i.replicas, i.kubeContext) }),
-    readImages: (i) => imagesOf(i.namespace, i.deployment, i.kubeContext),
-    restoreImages: (i) => restoreImages(i.namespace, i.deployment, i.images, parseDuration(i.timeout), i.kubeContext),
+    scaleCanary: async (i) => ({ previous: await scaleDeployment(i.namespace, i.deployment, i.replicas, i) }),
+    readImages: (i) => imagesOf(i.namespace, i.deployment, i),
+    restoreImages: (i) => restoreImages(i.namespace, i.deployment, i.images, parseDuration(i.timeout), i),
     setFault: (i) => routerFor(i).setFault(i, i.fault),
-    restoreReplicas: (i) => restoreReplicas(i.namespace, i.deployment, i.replicas, i.kubeContext),
+    restoreReplicas: (i) => restoreReplicas(i.namespace, i.deployment, i.replicas, i),
     clearFault: (i) => routerFor(i).clearFault(i),
     stableWorkloadExists,
     ensureCanaryPlumbing,

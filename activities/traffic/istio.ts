@@ -43,7 +43,7 @@ interface VirtualService {
 /** The VirtualService, or null when it does not exist. */
 async function readOptional(t: TrafficTarget): Promise<VirtualService | null> {
   try {
-    return (await kube(t.kubeContext).custom.getNamespacedCustomObject({ ...GROUP, namespace: t.namespace, plural: 'virtualservices', name: istioOf(t).virtualService })) as VirtualService;
+    return (await kube(t).custom.getNamespacedCustomObject({ ...GROUP, namespace: t.namespace, plural: 'virtualservices', name: istioOf(t).virtualService })) as VirtualService;
   } catch (err) {
     if (statusOf(err) === 404) return null;
     throw kubeFailure(`reading VirtualService ${istioOf(t).virtualService}`, err);
@@ -130,7 +130,7 @@ async function update(t: TrafficTarget, change: (vs: VirtualService) => boolean)
     const vs = await read(t);
     if (!change(vs)) return { vs, changed: false }; // nothing to do: no write at all
     try {
-      return { vs: (await kube(t.kubeContext).custom.replaceNamespacedCustomObject({ ...GROUP, namespace: t.namespace, plural: 'virtualservices', name: vs.metadata.name, body: vs })) as VirtualService, changed: true };
+      return { vs: (await kube(t).custom.replaceNamespacedCustomObject({ ...GROUP, namespace: t.namespace, plural: 'virtualservices', name: vs.metadata.name, body: vs })) as VirtualService, changed: true };
     } catch (err) {
       if (statusOf(err) === 409) continue;
       if (statusOf(err) === 404) throw ApplicationFailure.nonRetryable(notFound(t), 'RouteNotFound');
@@ -142,7 +142,7 @@ async function update(t: TrafficTarget, change: (vs: VirtualService) => boolean)
 
 async function checkSubsets(t: TrafficTarget, host: string): Promise<void> {
   const { stableSubset, canarySubset, destinationRule } = istioOf(t);
-  const k = kube(t.kubeContext);
+  const k = kube(t);
   let rules: { metadata?: { name?: string }; spec?: { host?: string; subsets?: { name: string }[] } }[];
   try {
     if (destinationRule) rules = [(await k.custom.getNamespacedCustomObject({ ...GROUP, namespace: t.namespace, plural: 'destinationrules', name: destinationRule })) as never];

@@ -5,7 +5,7 @@
 // precondition, and says what it found: deleted, gone, or not this release's (left as it is).
 import { ApplicationFailure } from '@temporalio/common';
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
-import { kube, kubeFailure, statusOf } from '../kube.js';
+import { kube, kubeFailure, statusOf, type KubeTarget } from '../kube.js';
 import type { PlumbingInput, PlumbingKind, PlumbingObject, PlumbingResult, RemovePlumbingInput, StableWorkloadInput, UndoResult } from '../types.js';
 import {
   canaryDeployment, canaryLabels, canaryService, generatedVirtualService, isShipyards, isThisAttempt, type Meta, RELEASE_ANNOTATION, ATTEMPT_ANNOTATION,
@@ -26,7 +26,7 @@ interface Access {
   remove(uid: string): Promise<void>;
 }
 
-function access(kind: PlumbingKind, namespace: string, name: string, context?: string): Access {
+function access(kind: PlumbingKind, namespace: string, name: string, context?: KubeTarget): Access {
   const k = kube(context);
   const what = `${kind} ${namespace}/${name}`;
   const call = async <T>(verb: string, fn: () => Promise<T>, notFound: () => T): Promise<T> => {
@@ -84,7 +84,7 @@ async function ensure(
   opts: { adoptable?: boolean; usersAllowed?: boolean; sameSpec: (have: Obj) => boolean; recreateIf?: (have: Obj) => boolean },
 ): Promise<PlumbingObject> {
   const name = want.metadata!.name!;
-  const api = access(kind, namespace, name, input.kubeContext);
+  const api = access(kind, namespace, name, input);
   for (let round = 0; round < 5; round++) {
     const have = await api.read();
     try {
@@ -120,20 +120,20 @@ async function ensure(
 
 const json = (x: unknown) => JSON.stringify(x ?? null);
 
-async function readRequired<T>(kind: 'Deployment' | 'Service', namespace: string, name: string, context: string | undefined, hint: string): Promise<T> {
+async function readRequired<T>(kind: 'Deployment' | 'Service', namespace: string, name: string, context: KubeTarget, hint: string): Promise<T> {
   const found = await access(kind, namespace, name, context).read();
   if (!found) throw ApplicationFailure.nonRetryable(`${kind} ${namespace}/${name} not found: ${hint}`, kind === 'Deployment' ? 'WorkloadNotFound' : 'ServiceNotFound');
   return found as T;
 }
 
 export async function stableWorkloadExists(input: StableWorkloadInput): Promise<{ exists: boolean }> {
-  return { exists: (await access('Deployment', input.namespace, input.deployment, input.kubeContext).read()) !== null };
+  return { exists: (await access('Deployment', input.namespace, input.deployment, input).read()) !== null };
 }
 
 export async function ensureCanaryPlumbing(input: PlumbingInput): Promise<PlumbingResult> {
   const ns = input.namespace;
-  const stable = await readRequired<V1Deployment>('Deployment', ns, input.stable, input.kubeContext, 'the stable Deployment of a generated canary');
-  const service = await readRequired<V1Service>('Service', ns, input.service, input.kubeContext, 'the stable Service (canary.router.istio.host, default the stable Deployment\'s name); Shipyard generates only the canary Service');
+  const stable = await readRequired<V1Deployment>('Deployment', ns, input.stable, input, 'the stable Deployment of a generated canary');
+  const service = await readRequired<V1Service>('Service', ns, input.service, input, 'the stable Service (canary.router.istio.host, default the stable Deployment\'s name); Shipyard generates only the canary Service');
   const labels = canaryLabels(stable, service);
   const deployment = canaryDeployment(stable, labels, input.image, input);
   const canarySvc = canaryService(service, labels, input);
@@ -156,7 +156,7 @@ type Outcome = 'deleted' | 'gone' | 'not-ours';
 
 async function removeOne(kind: PlumbingKind, input: RemovePlumbingInput, name: string, uid?: string): Promise<{ outcome: Outcome; detail: string }> {
   const what = `${kind} ${input.namespace}/${name}`;
-  const api = access(kind, input.namespace, name, input.kubeContext);
+  const api = access(kind, input.namespace, name, input);
   const have = await api.read();
   if (!have) return { outcome: 'gone', detail: `${what} not found` };
   if (!isThisAttempt(have.metadata, input)) {

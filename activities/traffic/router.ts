@@ -7,6 +7,8 @@ export interface TrafficTarget {
   router: RouterSpec;
   namespace: string;
   kubeContext?: string;
+  /** A cluster's own kubeconfig file (multi-cluster environments). */
+  kubeconfig?: string;
   /** Host mode (generated canary): stable and canary destinations are two Services, no subsets. */
   hosts?: { stable: string; canary: string };
 }

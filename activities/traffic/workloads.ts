@@ -3,7 +3,7 @@
 // compensations (images and replicas set back) report what they did, read back from the API server.
 import { ApplicationFailure } from '@temporalio/common';
 import { setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
-import { kube, kubeFailure, statusOf } from '../kube.js';
+import { kube, kubeFailure, statusOf, type KubeTarget } from '../kube.js';
 import { rolloutProgress } from '../deploy/health.js';
 import { pollPause } from '../poll.js';
 import type { UndoResult } from '../types.js';
@@ -14,7 +14,7 @@ const POLL_MS = 1000;
 const notFound = (namespace: string, name: string) => `Deployment ${namespace}/${name} not found`;
 
 /** The Deployment, or null when it does not exist. */
-async function deploymentOrNull(namespace: string, name: string, context?: string): Promise<V1Deployment | null> {
+async function deploymentOrNull(namespace: string, name: string, context?: KubeTarget): Promise<V1Deployment | null> {
   try {
     return await kube(context).apps.readNamespacedDeployment({ name, namespace });
   } catch (err) {
@@ -23,7 +23,7 @@ async function deploymentOrNull(namespace: string, name: string, context?: strin
   }
 }
 
-async function deployment(namespace: string, name: string, context?: string): Promise<V1Deployment> {
+async function deployment(namespace: string, name: string, context?: KubeTarget): Promise<V1Deployment> {
   const d = await deploymentOrNull(namespace, name, context);
   if (!d) throw ApplicationFailure.nonRetryable(notFound(namespace, name), 'WorkloadNotFound');
   return d;
@@ -32,7 +32,7 @@ async function deployment(namespace: string, name: string, context?: string): Pr
 const containerImages = (d: V1Deployment): Record<string, string> => Object.fromEntries((d.spec?.template.spec?.containers ?? []).map((c) => [c.name, c.image ?? '']));
 
 /** Sets the replica count (no write when it is already that). Returns the previous count. */
-export async function scaleDeployment(namespace: string, name: string, replicas: number, context?: string): Promise<number> {
+export async function scaleDeployment(namespace: string, name: string, replicas: number, context?: KubeTarget): Promise<number> {
   const d = await deployment(namespace, name, context);
   const previous = d.spec?.replicas ?? 1;
   if (previous === replicas) return previous;
@@ -45,7 +45,7 @@ export async function scaleDeployment(namespace: string, name: string, replicas:
 }
 
 /** Compensation of scaling: the replica count set back, read back; a deleted Deployment is `skipped`. */
-export async function restoreReplicas(namespace: string, name: string, replicas: number, context?: string): Promise<UndoResult> {
+export async function restoreReplicas(namespace: string, name: string, replicas: number, context?: KubeTarget): Promise<UndoResult> {
   const d = await deploymentOrNull(namespace, name, context);
   if (!d) return { result: 'skipped', detail: notFound(namespace, name) };
   const before = d.spec?.replicas ?? 1;
@@ -62,12 +62,12 @@ export async function restoreReplicas(namespace: string, name: string, replicas:
 }
 
 /** Container name -> image of a Deployment's pod template. */
-export async function imagesOf(namespace: string, name: string, context?: string): Promise<Record<string, string>> {
+export async function imagesOf(namespace: string, name: string, context?: KubeTarget): Promise<Record<string, string>> {
   return containerImages(await deployment(namespace, name, context));
 }
 
 /** Waits until the Deployment's rollout is complete; heartbeats, and stops when the activity is cancelled. Null when it was deleted meanwhile. */
-async function waitForRollout(namespace: string, name: string, timeoutMs: number, context?: string): Promise<V1Deployment | null> {
+async function waitForRollout(namespace: string, name: string, timeoutMs: number, context?: KubeTarget): Promise<V1Deployment | null> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const d = await deploymentOrNull(namespace, name, context);
@@ -84,7 +84,7 @@ async function waitForRollout(namespace: string, name: string, timeoutMs: number
  * Sets container images on a Deployment (no write when equal) and waits for its rollout. Returns
  * whether it wrote and the images read back after the rollout; null when the Deployment is gone.
  */
-async function applyImages(namespace: string, name: string, images: Record<string, string>, timeoutMs: number, context?: string): Promise<{ changed: boolean; before: Record<string, string>; after: Record<string, string> } | null> {
+async function applyImages(namespace: string, name: string, images: Record<string, string>, timeoutMs: number, context?: KubeTarget): Promise<{ changed: boolean; before: Record<string, string>; after: Record<string, string> } | null> {
   const d = await deploymentOrNull(namespace, name, context);
   if (!d) return null;
   const before = containerImages(d);
@@ -110,13 +110,13 @@ async function applyImages(namespace: string, name: string, images: Record<strin
 }
 
 /** Promotion: sets container images (no write when equal) and waits for the rollout. */
-export async function setImages(namespace: string, name: string, images: Record<string, string>, timeoutMs: number, context?: string): Promise<void> {
+export async function setImages(namespace: string, name: string, images: Record<string, string>, timeoutMs: number, context?: KubeTarget): Promise<void> {
   const applied = await applyImages(namespace, name, images, timeoutMs, context);
   if (!applied) throw ApplicationFailure.nonRetryable(notFound(namespace, name), 'WorkloadNotFound');
 }
 
 /** Compensation of a promotion: the images set back and rolled out, read back; a deleted Deployment is `skipped`. */
-export async function restoreImages(namespace: string, name: string, images: Record<string, string>, timeoutMs: number, context?: string): Promise<UndoResult> {
+export async function restoreImages(namespace: string, name: string, images: Record<string, string>, timeoutMs: number, context?: KubeTarget): Promise<UndoResult> {
   const applied = await applyImages(namespace, name, images, timeoutMs, context);
   if (!applied) return { result: 'skipped', detail: notFound(namespace, name) };
   const list = (imgs: Record<string, string>) => Object.keys(images).map((c) => `${c}=${imgs[c]}`).join(', ');

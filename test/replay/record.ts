@@ -35,7 +35,24 @@ function judged(metric: string, verdict: 'pass' | 'fail', weight: number): Metri
 
 const canaryWithApproval = [{ setWeight: 10 }, { pause: '1s' }, { analysis: { metrics: ['error-rate'] } }, { setWeight: 50 }, { approval: {} }, { setWeight: 100 }];
 
+/** Production across three clusters in two waves, helm-deployed, each cluster with its own canary. */
+const wavesSpec = (service: string) =>
+  twoEnvSpec({
+    service,
+    production: {
+      deploy: { helm: { chart: 'oci://registry.local/charts/app', release: service, namespace: 'prod', timeout: '1m' } },
+      clusters: [{ name: 'eu-1', kubeContext: 'eu-1' }, { name: 'us-1', kubeconfig: '/etc/shipyard/us-1.kubeconfig' }, { name: 'us-2', kubeContext: 'us-2' }],
+      waves: [['eu-1'], ['us-1', 'us-2']],
+    },
+  });
+
 const scenarios: Scenario[] = [
+  { name: 'waves-two-waves-canary', world: () => new FakeWorld(), spec: () => wavesSpec('replay-waves') },
+  {
+    name: 'waves-failure-in-second-wave',
+    world: () => new FakeWorld().fail('checkHealth', 'us-2 never became ready (injected)', { environment: 'production@us-2' }),
+    spec: () => wavesSpec('replay-waves-fail'),
+  },
   { name: 'happy-two-environments-canary', world: () => new FakeWorld(), spec: () => twoEnvSpec({ service: 'replay-happy' }) },
   {
     name: 'rolled-back-analysis-failure',

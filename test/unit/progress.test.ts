@@ -298,6 +298,20 @@ describe('status and list views', () => {
     assert.doesNotMatch(formatStatus(base({}), 'http://ui', {}, T0), /generated/);
   });
 
+  test('status lists each cluster of a multi-cluster environment; undos name their cluster', () => {
+    const s = base({
+      clusters: [
+        { environment: 'production', cluster: 'eu-1', wave: 1, stage: 'promote', outcome: 'rolled-back', canaryWeight: 0 },
+        { environment: 'production', cluster: 'us-1', wave: 2, stage: 'health', outcome: 'rolled-back', detail: 'us-1 never became ready' },
+      ],
+      compensation: [{ id: 1, description: 'helm rollback pay 3 (namespace prod)', environment: 'production@eu-1', status: 'done' }],
+    });
+    const out = formatStatus(s, 'http://ui', {}, T0);
+    assert.match(out, /\nclusters\n  rolled-back production@eu-1 wave 1, promote, canary 0%\n  rolled-back production@us-1 wave 2, health - us-1 never became ready\n/);
+    assert.match(out, /\n  done      helm rollback pay 3 \(namespace prod\) \[production@eu-1\]\n/);
+    assert.doesNotMatch(formatStatus(base({}), 'http://ui', {}, T0), /clusters/);
+  });
+
   test('list: waiting releases show queued, the outcome column tells rolled-back from failed and names the failure type', () => {
     assert.equal(rowOutcome('TERMINATED', 'running'), 'terminated');
     assert.equal(rowOutcome('FAILED', 'rolled-back'), 'rolled-back');

@@ -9,6 +9,7 @@ import type { Outcome } from '../types.js';
 import { REJECTED, releaseLease, unsubscribeFromFreeze } from './gates.js';
 import type { Notifier } from './notify.js';
 import type { ReleaseState } from './state.js';
+import { clustersAfterCompensation } from './stages/waves.js';
 
 /** Records why the release stopped, runs the compensations, and returns the outcome. */
 export async function unwind(r: ReleaseState, notifier: Notifier, failure: unknown): Promise<Outcome> {
@@ -41,6 +42,7 @@ export async function unwind(r: ReleaseState, notifier: Notifier, failure: unkno
     const skipped = r.saga.records.filter((c) => c.status === 'skipped').length;
     r.closeStage(ok ? 'ok' : 'failed', ok ? (skipped ? `${skipped} undo(s) skipped: target not found` : undefined) : 'some compensations failed; see compensation');
   }
+  if (r.status.clusters) clustersAfterCompensation(r);
   if (aborted) return 'aborted';
   if (rejected) return 'rejected';
   const undone = r.saga.records.filter((c) => c.status === 'done' || c.status === 'unchanged').length;

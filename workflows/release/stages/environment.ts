@@ -10,6 +10,7 @@ import { environmentImage } from './build.js';
 import { runCanary } from './canary.js';
 import { deployStage, healthStage } from './deploy.js';
 import { promoteStage } from './promote.js';
+import { acquireClusterLeases, runWaves } from './waves.js';
 
 /** Releases from before this check replay without it. */
 export const PATCH_VERIFY_REF = 'verify-ref';
@@ -35,7 +36,9 @@ export async function environmentStage(r: ReleaseState, notifier: Notifier, env:
     r.closeStage('ok', `${trigger.ref} is ${r.input.commit.slice(0, 12)}`);
   }
   // Held from before the approval: a second release of this environment queues behind it.
-  await acquireLease(r, env);
+  // With clusters, one lease per cluster (waves.ts); only specs with clusters take that path.
+  if (env.clusters) await acquireClusterLeases(r, env);
+  else await acquireLease(r, env);
   if (env.approval) {
     await checkpoint(r);
     r.setStage('approval', env.name);
@@ -44,6 +47,7 @@ export async function environmentStage(r: ReleaseState, notifier: Notifier, env:
   }
   await policyGate(r, env.name);
   const image = await environmentImage(r, env);
+  if (env.clusters) return runWaves(r, notifier, env, image);
   await deployStage(r, env, image);
   await healthStage(r, notifier, env, image);
   // The first release of a generated canary installed the stable itself: there is nothing to compare.

@@ -11,7 +11,8 @@ import { trafficOf } from './canary.js';
 import { promoteTarget } from './promote-target.js';
 import { promoteGeneratedCanary } from './generated.js';
 
-export async function promoteStage(r: ReleaseState, env: EnvironmentSpec, image: ImageRef | null): Promise<void> {
+/** commit false: a cluster of a multi-cluster environment, whose undos stay until its last wave passed (waves.ts). */
+export async function promoteStage(r: ReleaseState, env: EnvironmentSpec, image: ImageRef | null, opts: { commit?: boolean } = {}): Promise<void> {
   await checkpoint(r);
   r.setStage('promote', env.name);
   const details: string[] = [];
@@ -66,7 +67,7 @@ export async function promoteStage(r: ReleaseState, env: EnvironmentSpec, image:
   }
   const deployment = r.status.deployments.find((d) => d.environment === env.name);
   if (deployment) deployment.promoted = true;
-  if (r.spec.rollback.scope === 'environment') {
+  if (r.spec.rollback.scope === 'environment' && opts.commit !== false) {
     r.saga.commit(env.name);
     // Nothing of this release will touch the environment again: the next release may go.
     await releaseLease(r, env.name);
