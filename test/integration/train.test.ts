@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decideTrainGate, startTrain, trainStatus } from '../../client/train.js';
@@ -18,6 +18,7 @@ import { FakeWorld } from '../helpers/fake-activities.js';
 import { startCrashWorker } from '../helpers/crash-process.js';
 import { readLedger } from '../helpers/ledger-activities.js';
 import { historyOf } from '../helpers/release.js';
+import { queueEnv, runCli } from '../helpers/cli.js';
 import { connectClient, eventually, randomCommit, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext, type TestQueues } from '../helpers/temporal.js';
 
 let ctx: TemporalTestContext;
@@ -181,6 +182,51 @@ describe('release trains (mocked activities)', () => {
       assert.equal(status.outcome, 'succeeded');
       assert.equal(status.gates[0].state, 'approved');
       assert.deepEqual(status.gates[0].decisions.map((d) => [d.decision, d.by, d.comment]), [['approved', 'alice', 'go']]);
+    });
+  });
+});
+
+describe('shipyard train (the CLI as a child process)', () => {
+  test('start from a train file (every service needs a commit), status, approve the gate, list', async () => {
+    const world = new FakeWorld();
+    const queues = uniqueQueues('trcli');
+    const dir = mkdtempSync(join(tmpdir(), 'train-cli-'));
+    const a = uniqueName('clia');
+    const b = uniqueName('clib');
+    const specFile = (service: string) =>
+      `service: ${service}\nsource: { repo: https://git.example.com/team/app.git }\nenvironments:\n  - name: staging\n    deploy: { helm: { chart: oci://registry.local/charts/app, release: ${service}, namespace: staging } }\n`;
+    writeFileSync(join(dir, 'a.yaml'), specFile(a));
+    writeFileSync(join(dir, 'b.yaml'), specFile(b));
+    const name = uniqueName('cli');
+    writeFileSync(join(dir, 'train.yaml'), `name: ${name}\nservices:\n  - { name: ${a}, spec: a.yaml }\n  - { name: ${b}, spec: b.yaml, dependsOn: [${a}] }\ngates:\n  - after: ${a}\n    approval: { approvers: [alice], timeout: 1h }\n`);
+    const env = queueEnv(queues);
+    const missing = await runCli(['train', 'start', '-f', join(dir, 'train.yaml'), '--commit', `${a}=${randomCommit()}`], env);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, new RegExp(`no --commit for ${b}: every service of train ${name} needs one`));
+    await withWorkers(queues, world.activities(), async () => {
+      const started = await runCli(['train', 'start', '-f', join(dir, 'train.yaml'), '--commit', `${a}=${randomCommit()}`, '--commit', `${b}=${randomCommit()}`, '--json'], env);
+      assert.equal(started.code, 0, started.stderr);
+      const { trainId } = JSON.parse(started.stdout) as { trainId: string };
+      await eventually(async () => (await trainStatus(ctx.shipyard, trainId, false)).gates[0].state === 'pending', 20_000, 'the gate to open');
+      const shown = await runCli(['train', 'status', trainId], env);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, new RegExp(`${a}\\s+released\\s+\\[train in staging\\]`));
+      assert.match(shown.stdout, new RegExp(`${b}\\s+pending\\s+after ${a}`));
+      assert.match(shown.stdout, new RegExp(`after ${a}: pending approvers alice \\(0/1\\)`));
+      const refused = await runCli(['train', 'approve', trainId, '--gate', a, '--as', 'bob'], env);
+      assert.equal(refused.code, 4, refused.stderr);
+      assert.match(refused.stderr, /'bob' is not an approver/);
+      const approved = await runCli(['train', 'approve', trainId, '--gate', a, '--as', 'alice'], env);
+      assert.equal(approved.code, 0, approved.stderr);
+      assert.match(approved.stdout, new RegExp(`gate after ${a} approved by alice`));
+      const { status } = await finalOf(trainId);
+      assert.equal(status.outcome, 'succeeded');
+      const listed = await eventually(async () => {
+        const r = await runCli(['train', 'list', '--json', '--limit', '100'], env);
+        const rows = JSON.parse(r.stdout) as { trainId: string; outcome: string }[];
+        return rows.find((x) => x.trainId === trainId && x.outcome === 'succeeded');
+      }, 15_000, 'the train listed');
+      assert.equal(listed.outcome, 'succeeded');
     });
   });
 });
