@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { loadTrainFile, parseTrainSpec, TrainSpecError } from '../../spec/train-load.js';
 import { dependencyOrder, findCycle } from '../../spec/train-schema.js';
 import { parseCommitArgs, trainId } from '../../client/train.js';
+import { readFileSync } from 'node:fs';
+import { TRAIN_JSON_SCHEMA_FILE, trainSpecJsonSchema } from '../../spec/write-json-schema.js';
 
 const spec = (service: string) => `
     spec:
@@ -138,5 +140,12 @@ services:
     assert.match(id, /^train\/shop\/[0-9a-f]{16}$/);
     assert.equal(trainId('shop', { b: '2'.repeat(40), a: '1'.repeat(40) }), id);
     assert.notEqual(trainId('shop', { a: '1'.repeat(40), b: '3'.repeat(40) }), id);
+  });
+
+  test('the committed JSON Schema (spec/train-spec.schema.json) is the current one', () => {
+    const schema = JSON.parse(trainSpecJsonSchema());
+    assert.deepEqual(schema.required, ['name', 'services']);
+    assert.deepEqual(schema.properties.rollback.enum, ['train', 'service']);
+    assert.equal(readFileSync(TRAIN_JSON_SCHEMA_FILE, 'utf8'), trainSpecJsonSchema(), 'regenerate: npm run build && node dist/spec/write-json-schema.js');
   });
 });
