@@ -19,6 +19,10 @@ import { startCrashWorker } from '../helpers/crash-process.js';
 import { readLedger } from '../helpers/ledger-activities.js';
 import { historyOf } from '../helpers/release.js';
 import { queueEnv, runCli } from '../helpers/cli.js';
+import { gatewayConfig, startGateway } from '../helpers/gateway.js';
+import { twoEnvSpec } from '../helpers/specs.js';
+import { ShipyardClient } from '../../client/index.js';
+import { settings } from '../helpers/temporal.js';
 import { connectClient, eventually, randomCommit, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext, type TestQueues } from '../helpers/temporal.js';
 
 let ctx: TemporalTestContext;
@@ -228,6 +232,47 @@ describe('shipyard train (the CLI as a child process)', () => {
       }, 15_000, 'the train listed');
       assert.equal(listed.outcome, 'succeeded');
     });
+  });
+});
+
+describe('POST /api/trains (the gateway, development mode)', () => {
+  test('a train spec body plus commits starts the train; again attaches; bad input is refused with the reason', async () => {
+    const world = new FakeWorld();
+    const queues = uniqueQueues('trgw');
+    const { train: parsed, names } = abcTrain('gw');
+    // The body carries the train as written (inline specs), not the parsed one.
+    const specOf = (service: string, env: string) => ({ service, source: { repo: 'https://git.example.com/team/app.git' }, environments: [{ name: env, deploy: { helm: { chart: 'oci://registry.local/charts/app', release: service, namespace: 'staging' } } }] });
+    const body = { name: parsed.name, services: [{ name: names.a, spec: specOf(names.a, 'stg-a') }, { name: names.b, dependsOn: [names.a], spec: specOf(names.b, 'stg-b') }, { name: names.c, dependsOn: [names.a], spec: specOf(names.c, 'stg-c') }] };
+    const commits = { [names.a]: randomCommit(), [names.b]: randomCommit(), [names.c]: randomCommit() };
+    const shipyard = new ShipyardClient(ctx.client, settings(), queues);
+    const gw = await startGateway(shipyard, gatewayConfig(twoEnvSpec({ service: uniqueName('gwroutes'), withBuild: false })));
+    const post = async (payload: unknown) => {
+      const res = await fetch(`${gw.url}/api/trains`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    try {
+      const missing = await post({ by: 'carol', train: body, commits: { [names.a]: commits[names.a] } });
+      assert.equal(missing.status, 400);
+      assert.match(missing.body.detail, new RegExp(`a full commit hash is needed for ${names.b}, ${names.c}`));
+      const cyclic = await post({ by: 'carol', train: { ...body, services: [{ ...body.services[0], dependsOn: [names.c] }, ...body.services.slice(1)] }, commits });
+      assert.equal(cyclic.status, 422);
+      assert.match(cyclic.body.detail, new RegExp(`dependency cycle: ${names.a} -> ${names.c} -> ${names.a}`));
+      await withWorkers(queues, world.activities(), async () => {
+        const first = await post({ by: 'carol', train: body, commits });
+        assert.equal(first.status, 202, JSON.stringify(first.body));
+        assert.equal(first.body.status, 'started');
+        assert.match(first.body.trainId, new RegExp(`^train/${parsed.name}/`));
+        const again = await post({ by: 'carol', train: body, commits });
+        assert.equal(again.status, 202);
+        assert.deepEqual([again.body.status, again.body.trainId], ['existing', first.body.trainId]);
+        const { status, error } = await finalOf(first.body.trainId);
+        assert.equal(error, undefined, error?.message);
+        assert.equal(status.outcome, 'succeeded');
+        assert.deepEqual(status.trigger, { kind: 'api', by: 'carol' });
+      });
+    } finally {
+      await gw.close();
+    }
   });
 });
 
