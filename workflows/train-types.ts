@@ -49,7 +49,8 @@ export interface TrainStatus {
   rollback: 'train' | 'service';
   maxParallel: number;
   trigger: { kind: string; by: string };
-  outcome: Exclude<Outcome, 'rejected' | 'aborted'> | 'rejected';
+  /** aborted: cancelled from Temporal (its releases undone). */
+  outcome: Outcome;
   /** Why the train stopped: the service that failed and its message. */
   failure?: { service: string; message: string; gate?: boolean };
   services: TrainServiceStatus[];

@@ -7,8 +7,11 @@
 //   compensation); rollback service: the others are committed, the failed one rolled itself back.
 import {
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
   condition,
+  getExternalWorkflowHandle,
+  isCancellation,
   log,
   ParentClosePolicy,
   proxyLocalActivities,
@@ -131,7 +134,7 @@ export async function trainWorkflow(input: TrainInput): Promise<TrainStatus> {
         gate.state = 'timed-out';
         changed();
       }
-    })();
+    })().catch(() => undefined); // cancelled with the train
   }
 
   function fail(service: string, message: string, gate = false): void {
@@ -153,13 +156,14 @@ export async function trainWorkflow(input: TrainInput): Promise<TrainStatus> {
       ...(input.taskQueues ? { taskQueues: input.taskQueues } : {}),
       train: { workflowId: st.trainId, runId: info.runId, service: name },
     };
-    const started = startChild<ReleaseWorkflow>('releaseWorkflow', {
+    // Not cancelled with the train's scope: a cancelled train undoes its releases itself, in order.
+    const started = CancellationScope.nonCancellable(() => startChild<ReleaseWorkflow>('releaseWorkflow', {
       workflowId: s.releaseId,
       args: [release],
       // Cancelling the train (Temporal UI) cancels its releases, and each compensates.
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       typedSearchAttributes: [{ key: SA.train, value: st.trainId }],
-    });
+    }));
     const ended = started.then(
       (handle) =>
         handle.result().then(
@@ -185,70 +189,106 @@ export async function trainWorkflow(input: TrainInput): Promise<TrainStatus> {
   const verdicts = new Set<string>();
 
   // ---- run: start what is ready, until everything is released or something failed ----
-  for (;;) {
-    if (!st.failure) {
-      for (const g of st.gates) if (g.state === 'rejected' || g.state === 'timed-out') fail(g.after, `the gate after ${g.after} was ${g.state === 'rejected' ? `rejected by ${g.decisions.at(-1)?.by}` : `not approved within ${g.timeout}`}`, true);
-    }
-    const running = st.services.filter((s) => s.state === 'running').length;
-    if (!st.failure) {
-      let slots = train.maxParallel - running;
-      for (const s of st.services) {
-        if (slots <= 0) break;
-        if (s.state !== 'pending') continue;
-        const ready = s.dependsOn.every((d) => svc(d).state === 'released' && (gateAfter(d)?.state ?? 'approved') === 'approved');
-        if (ready) {
-          start(s.name);
-          slots--;
-        }
-      }
-    }
-    const stillRunning = st.services.filter((s) => s.state === 'running').length;
-    if (stillRunning === 0 && (st.failure || !st.services.some((s) => s.state === 'pending'))) break;
-    const seen = changes;
-    await condition(() => changes !== seen);
+  try {
+    await run();
+    return await finishTrain();
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    await CancellationScope.nonCancellable(() => cancelled());
+    throw err;
   }
 
-  // ---- the verdict ----
-  for (const s of st.services) {
-    if (s.state === 'pending') {
-      s.state = 'skipped';
-      s.message = `not started: ${st.failure?.service} failed`;
+  async function run(): Promise<void> {
+    for (;;) {
+      if (!st.failure) {
+        for (const g of st.gates) if (g.state === 'rejected' || g.state === 'timed-out') fail(g.after, `the gate after ${g.after} was ${g.state === 'rejected' ? `rejected by ${g.decisions.at(-1)?.by}` : `not approved within ${g.timeout}`}`, true);
+      }
+      const running = st.services.filter((s) => s.state === 'running').length;
+      if (!st.failure) {
+        let slots = train.maxParallel - running;
+        for (const s of st.services) {
+          if (slots <= 0) break;
+          if (s.state !== 'pending') continue;
+          const ready = s.dependsOn.every((d) => svc(d).state === 'released' && (gateAfter(d)?.state ?? 'approved') === 'approved');
+          if (ready) {
+            start(s.name);
+            slots--;
+          }
+        }
+      }
+      const stillRunning = st.services.filter((s) => s.state === 'running').length;
+      if (stillRunning === 0 && (st.failure || !st.services.some((s) => s.state === 'pending'))) break;
+      const seen = changes;
+      await condition(() => changes !== seen);
     }
   }
-  for (const g of st.gates) if (g.state === 'pending') g.state = 'rejected';
-  const released = releasedOrder.filter((n) => svc(n).state === 'released');
-  const verdict = async (name: string, v: 'commit' | 'rollback', reason?: string) => {
+
+  /** Cancelled from Temporal: running releases are cancelled (each compensates), the released ones rolled back newest first. */
+  async function cancelled(): Promise<void> {
+    fail('-', 'train cancelled from Temporal');
+    skipPending();
+    const running = st.services.filter((s) => s.state === 'running').map((s) => s.name);
+    await Promise.all(
+      running.map(async (n) => {
+        verdicts.add(n);
+        await getExternalWorkflowHandle(svc(n).releaseId).cancel().catch(() => undefined);
+        await (await waitFor(n)).ended;
+      }),
+    );
+    for (const n of releasedOrder.filter((x) => svc(x).state === 'released').reverse()) await verdict(n, 'rollback', `train ${train.name} cancelled`);
+    st.outcome = 'aborted';
+    st.endedAt = new Date().toISOString();
+    upsertSearchAttributes([{ key: SA.outcome, value: 'aborted' }]);
+  }
+
+  function skipPending(): void {
+    for (const s of st.services) {
+      if (s.state === 'pending') {
+        s.state = 'skipped';
+        s.message = `not started: ${st.failure?.service === '-' ? st.failure.message : `${st.failure?.service} failed`}`;
+      }
+    }
+  }
+
+  async function verdict(name: string, v: 'commit' | 'rollback', reason?: string): Promise<void> {
     const child = await waitFor(name);
     verdicts.add(name);
     await child.handle.signal(trainVerdictSignal, { verdict: v, reason });
     await child.ended;
-  };
-  if (!st.failure) {
-    await Promise.all(released.map((n) => verdict(n, 'commit')));
-  } else if (train.rollback === 'service') {
-    await Promise.all(released.map((n) => verdict(n, 'commit')));
-  } else {
-    const reason = `train ${train.name} rolled back: ${st.failure.gate ? st.failure.message : `${st.failure.service} failed`}`;
-    for (const n of [...released].reverse()) await verdict(n, 'rollback', reason);
   }
-  st.endedAt = new Date().toISOString();
-  if (!st.failure) st.outcome = st.services.every((s) => s.state === 'succeeded') ? 'succeeded' : 'failed';
-  else if (st.failure.gate) st.outcome = 'rejected';
-  else {
-    // Rolled back: every other service was undone (or never started) and the failed one did not stay.
-    const others = st.services.filter((s) => s.name !== st.failure!.service);
-    const undone = train.rollback === 'train' && others.every((s) => s.state === 'rolled-back' || s.state === 'skipped');
-    st.outcome = undone && svc(st.failure.service).state !== 'succeeded' ? 'rolled-back' : 'failed';
+
+  // ---- the verdict ----
+  async function finishTrain(): Promise<TrainStatus> {
+    skipPending();
+    for (const g of st.gates) if (g.state === 'pending') g.state = 'rejected';
+    const released = releasedOrder.filter((n) => svc(n).state === 'released');
+    if (!st.failure) {
+      await Promise.all(released.map((n) => verdict(n, 'commit')));
+    } else if (train.rollback === 'service') {
+      await Promise.all(released.map((n) => verdict(n, 'commit')));
+    } else {
+      const reason = `train ${train.name} rolled back: ${st.failure.gate ? st.failure.message : `${st.failure.service} failed`}`;
+      for (const n of [...released].reverse()) await verdict(n, 'rollback', reason);
+    }
+    st.endedAt = new Date().toISOString();
+    if (!st.failure) st.outcome = st.services.every((s) => s.state === 'succeeded') ? 'succeeded' : 'failed';
+    else if (st.failure.gate) st.outcome = 'rejected';
+    else {
+      // Rolled back: every other service was undone (or never started) and the failed one did not stay.
+      const others = st.services.filter((s) => s.name !== st.failure!.service);
+      const undone = train.rollback === 'train' && others.every((s) => s.state === 'rolled-back' || s.state === 'skipped');
+      st.outcome = undone && svc(st.failure.service).state !== 'succeeded' ? 'rolled-back' : 'failed';
+    }
+    upsertSearchAttributes([{ key: SA.outcome, value: st.outcome }]);
+    log.info('train ended', { outcome: st.outcome, failure: st.failure });
+    if (st.outcome === 'succeeded') return st;
+    throw ApplicationFailure.create({
+      type: TRAIN_FAILURE_TYPES[st.outcome as keyof typeof TRAIN_FAILURE_TYPES] ?? 'TrainFailed',
+      message: `train ${train.name} ${st.outcome}: ${st.failure ? (st.failure.gate ? st.failure.message : `${st.failure.service} failed: ${st.failure.message}`) : 'not every release succeeded'}; ${st.services.map((s) => `${s.name} ${s.state}`).join(', ')}`,
+      nonRetryable: true,
+      details: [st],
+    });
   }
-  upsertSearchAttributes([{ key: SA.outcome, value: st.outcome }]);
-  log.info('train ended', { outcome: st.outcome, failure: st.failure });
-  if (st.outcome === 'succeeded') return st;
-  throw ApplicationFailure.create({
-    type: TRAIN_FAILURE_TYPES[st.outcome as keyof typeof TRAIN_FAILURE_TYPES] ?? 'TrainFailed',
-    message: `train ${train.name} ${st.outcome}: ${st.failure ? (st.failure.gate ? st.failure.message : `${st.failure.service} failed: ${st.failure.message}`) : 'not every release succeeded'}; ${st.services.map((s) => `${s.name} ${s.state}`).join(', ')}`,
-    nonRetryable: true,
-    details: [st],
-  });
 
   async function waitFor(name: string): Promise<Child> {
     await condition(() => children.has(name));
@@ -260,6 +300,7 @@ const OUTCOME_BY_TYPE = Object.fromEntries(Object.entries(RELEASE_FAILURE_TYPES)
 
 function outcomeOf(err: unknown): string {
   const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
+  if (isCancellation(cause)) return 'aborted';
   if (cause instanceof ApplicationFailure && cause.type && OUTCOME_BY_TYPE[cause.type]) return OUTCOME_BY_TYPE[cause.type];
   return 'failed';
 }

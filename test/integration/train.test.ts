@@ -190,6 +190,36 @@ describe('release trains (mocked activities)', () => {
   });
 });
 
+describe('release trains: cancelled from Temporal (mocked activities)', () => {
+  test('cancelling the train while a holds at the gate: a is rolled back by its compensation, b and c never start', async () => {
+    const world = new FakeWorld();
+    const queues = uniqueQueues('train');
+    const { train, names } = abcTrain('cancel', (n) => ({ gates: [{ after: n.a, approval: { approvers: ['alice'], timeout: '1h' } }] }));
+    await withWorkers(queues, world.activities(), async () => {
+      const started = await start(queues, train);
+      await eventually(async () => (await trainStatus(ctx.shipyard, started.trainId, false)).gates[0].state === 'pending', 20_000, 'the gate after a to open');
+      await ctx.client.workflow.getHandle(started.trainId).cancel();
+      const d = await eventually(async () => {
+        const x = await ctx.client.workflow.getHandle(started.trainId).describe();
+        return x.status.name !== 'RUNNING' ? x : undefined;
+      }, 20_000, 'the train to end');
+      assert.equal(d.status.name, 'CANCELLED');
+      const status = await trainStatus(ctx.shipyard, started.trainId, false);
+      assert.equal(status.outcome, 'aborted');
+      assert.deepEqual(status.services.map((s) => [s.name, s.state]), [
+        [names.a, 'rolled-back'],
+        [names.b, 'skipped'],
+        [names.c, 'skipped'],
+      ]);
+      assert.deepEqual(rollbacks(world), ['helmRollback@stg-a']);
+      assert.deepEqual(world.names((c) => c.name === 'helmDeploy'), ['helmDeploy@stg-a']);
+      const a = await ctx.shipyard.status(`${started.trainId}/${names.a}`);
+      assert.equal(a.outcome, 'rolled-back');
+      assert.equal(a.error?.message, `train ${train.name} cancelled`);
+    });
+  });
+});
+
 describe('shipyard train (the CLI as a child process)', () => {
   test('start from a train file (every service needs a commit), status, approve the gate, list', async () => {
     const world = new FakeWorld();

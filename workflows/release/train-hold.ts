@@ -2,7 +2,7 @@
 // compensation stack and its leases (rollback scope `release`), tells the train it is released and
 // waits for the verdict. commit: the release finishes succeeded. rollback: it unwinds like any
 // failed release, with the train's reason as its error. An abort while holding rolls back too.
-import { ApplicationFailure, CancelledFailure, condition, getExternalWorkflowHandle, log } from '@temporalio/workflow';
+import { ApplicationFailure, CancelledFailure, condition, getExternalWorkflowHandle, isCancellation, log } from '@temporalio/workflow';
 import { trainReleasedSignal } from '../train-messages.js';
 import type { ReleaseState } from './state.js';
 
@@ -20,11 +20,18 @@ export async function holdForTrain(r: ReleaseState): Promise<unknown> {
       environments: r.status.environments,
     });
   } catch (err) {
+    // Cancelled from Temporal while holding: unwind like any cancelled release.
+    if (isCancellation(err)) return err;
     // The train is gone (terminated): nobody will commit this release; undo it.
     log.warn('train not reachable', { train: train.workflowId, error: (err as Error).message });
     return ApplicationFailure.nonRetryable(`train ${train.workflowId} is gone: ${(err as Error).message}`, TRAIN_ROLLED_BACK);
   }
-  await condition(() => r.trainVerdict !== undefined || r.aborted);
+  try {
+    await condition(() => r.trainVerdict !== undefined || r.aborted);
+  } catch (err) {
+    if (isCancellation(err)) return err; // cancelled from Temporal: compensate, then end as Canceled
+    throw err;
+  }
   if (r.aborted && r.trainVerdict === undefined) return new CancelledFailure('aborted while holding for the train');
   if (r.trainVerdict!.verdict === 'commit') {
     r.closeStage('ok', `committed by ${train.workflowId}`);
