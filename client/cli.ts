@@ -20,6 +20,7 @@ import { DEFAULT_SPEC_PATH } from '../spec/paths.js';
 import { DEFAULT_OUT, describeInit, InitError, initRepository } from './init.js';
 import { DevCommandError, registerDevCommands } from './dev.js';
 import { gatewayApi, registerDecisionCommands } from './cli-decisions.js';
+import { registerTrainCommands } from './cli-train.js';
 
 const TRIGGERS: TriggerKind[] = ['cli', 'jenkins', 'webhook', 'chat', 'demo', 'api'];
 
@@ -219,6 +220,8 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .command('schema')
     .description('print the JSON Schema of the release spec')
     .action(() => io.out(releaseSpecJsonSchema()));
+
+  registerTrainCommands(program, { getClient, print, printJson, json: () => json, defaultIdentity, setExitCode: (code) => (exitCode = code) });
 
   registerDevCommands(program, {
     print,

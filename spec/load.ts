@@ -52,7 +52,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Position of the value at `path`; with `atKey`, of the mapping key that is the path's last step. */
-type Locate = (path: PropertyKey[], atKey?: boolean) => { line?: number; column?: number };
+export type Locate = (path: PropertyKey[], atKey?: boolean) => { line?: number; column?: number };
 
 export interface ParseOptions {
   /**
@@ -63,7 +63,7 @@ export interface ParseOptions {
 }
 
 /** Positions in a parsed document: of the value at a path, or with `atKey` of its mapping key. */
-function locator(doc: Document, lineCounter: LineCounter): Locate {
+export function locator(doc: Document, lineCounter: LineCounter): Locate {
   return (path, atKey) => {
     if (atKey && path.length > 0) {
       const map = doc.getIn(path.slice(0, -1) as unknown[], true);

@@ -4,3 +4,4 @@ export { freezeWorkflow } from './freeze.js';
 export { leaseWorkflow } from './lease.js';
 export { analysisWorkflow } from './analysis-child.js';
 export { pipelineWorkflow } from './pipeline.js';
+export { trainWorkflow } from './train.js';

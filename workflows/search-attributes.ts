@@ -11,6 +11,8 @@ export const SA = {
   canaryWeight: defineSearchAttributeKey('ShipyardCanaryWeight', SearchAttributeType.INT),
   outcome: defineSearchAttributeKey('ShipyardOutcome', SearchAttributeType.KEYWORD),
   trigger: defineSearchAttributeKey('ShipyardTrigger', SearchAttributeType.KEYWORD),
+  /** The train ID, on the train and on each of its releases. */
+  train: defineSearchAttributeKey('ShipyardTrain', SearchAttributeType.KEYWORD),
 } as const;
 
 /** name -> type as `temporal server start-dev --search-attribute` and `operator search-attribute create` take it. */

@@ -13,6 +13,8 @@ export type Stage =
   | 'health'
   | 'canary'
   | 'promote'
+  /** A release of a train: released, holding its compensation and leases until the train's verdict. */
+  | 'train'
   | 'compensating'
   | 'done';
 
@@ -73,6 +75,17 @@ export interface ReleaseInput {
   charts?: Record<string, ChartArchive>;
   /** Where the spec was read from, when it came from the app repository. */
   specSource?: { repo: string; path: string; sha256: string; pipelineId?: string };
+  /**
+   * Released as part of a train (workflows/train.ts): at the end the release keeps its compensation
+   * and leases (rollback scope `release`), signals the train and waits for its verdict (commit or rollback).
+   */
+  train?: TrainMembership;
+}
+
+export interface TrainMembership {
+  workflowId: string;
+  runId: string;
+  service: string;
 }
 
 export interface StageRecord {

@@ -3,6 +3,7 @@
 //   POST /api/releases/<id>/abort|pause|resume { reason? }
 //   POST /api/freeze | /api/unfreeze           { reason?, service? }
 //   POST /api/statements/start                 { releaseId }  -> { statement } for a start
+//   POST /api/trains                           { train, commits } -> starts a release train (train-routes.ts)
 //   GET  /api/whoami, GET /.well-known/shipyard-decision-keys (the JWKS orchestrators trust)
 // Every decision reaches the release with a statement signed for exactly that release, action and
 // gate; the release's validator has the last word, and its refusal comes back as 403.
@@ -13,6 +14,7 @@ import { CallerRefused, type Caller, type GatewayIdentity } from './identity.js'
 import type { TemporalGuard } from './temporal-guard.js';
 import { problem } from './http.js';
 import { sendControl } from './control.js';
+import { registerTrainRoutes } from './train-routes.js';
 
 export interface ApiDeps {
   shipyard: ShipyardClient;
@@ -153,4 +155,6 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     count(ROUTE, 'start_statement');
     return { releaseId: body.releaseId, identity: caller.identity, statement };
   });
+
+  registerTrainRoutes(app, { ...deps, begin, refusal });
 }

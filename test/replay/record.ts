@@ -15,6 +15,8 @@ import type { ShipyardClient } from '../../client/index.js';
 import type { ReleaseSpec } from '../../spec/schema.js';
 import type { MetricJudgement } from '../../activities/judge/index.js';
 import { freezeWorkflowId, leaseWorkflowId } from '../../workflows/messages.js';
+import { startTrain } from '../../client/train.js';
+import { validateTrainSpec } from '../../spec/train-load.js';
 
 const OUT = fileURLToPath(new URL('../../../test/replay/histories/', import.meta.url));
 
@@ -223,9 +225,38 @@ async function main() {
         }
       });
     }
+    if (!only || only.includes(TRAIN_SCENARIO)) await recordTrain(ctx);
   } finally {
     await ctx.close();
   }
+}
+
+const TRAIN_SCENARIO = 'train-rolled-back';
+
+/**
+ * A train a -> b where b fails: a is released, holds, and is rolled back by the train's verdict.
+ * Records the train's history and a's (the release's train hold), so both stay replayable.
+ */
+async function recordTrain(ctx: Awaited<ReturnType<typeof connectClient>>) {
+  const world = new FakeWorld().fail('helmDeploy', 'helm: injected failure', { environment: 'stg-b' });
+  const queues = uniqueQueues('replay');
+  const spec = (service: string, env: string) => ({
+    service,
+    source: { repo: 'https://git.example.com/team/app.git' },
+    environments: [{ name: env, deploy: { helm: { chart: 'oci://registry.local/charts/app', release: service, namespace: 'staging', timeout: '1m' } } }],
+  });
+  const train = validateTrainSpec({ name: 'replay-train', services: [{ name: 'replay-ta', spec: spec('replay-ta', 'stg-a') }, { name: 'replay-tb', dependsOn: ['replay-ta'], spec: spec('replay-tb', 'stg-b') }] });
+  await withWorkers(queues, world.activities(), async () => {
+    const commits = { 'replay-ta': '0123456789abcdef0123456789abcdef01234567', 'replay-tb': '89abcdef0123456789abcdef0123456789abcdef' };
+    const { trainId } = await startTrain(ctx.shipyard, { train, commits, trigger: { kind: 'cli', by: 'carol' }, taskQueues: queues });
+    await ctx.client.workflow.getHandle(trainId).result().catch(() => undefined);
+    const suffix = process.env.RECORD_SUFFIX ? `-${process.env.RECORD_SUFFIX}` : '';
+    const history = await ctx.client.workflow.getHandle(trainId).fetchHistory();
+    writeFileSync(`${OUT}${TRAIN_SCENARIO}${suffix}.json`, `${historyToJSON(history)}\n`);
+    const held = await ctx.client.workflow.getHandle(`${trainId}/replay-ta`).fetchHistory();
+    writeFileSync(`${OUT}${TRAIN_SCENARIO}-release-held${suffix}.json`, `${historyToJSON(held)}\n`);
+    console.log(`${TRAIN_SCENARIO}: ${history.events?.length} events; its release held and rolled back: ${held.events?.length} events`);
+  });
 }
 
 main().catch((err) => {

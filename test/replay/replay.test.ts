@@ -24,6 +24,8 @@ function load(file: string) {
  */
 function workflowIdOf(file: string, history: ReturnType<typeof load>): string {
   const child = history.events!.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+  // A train's releases are <train ID>/<service>, the train ID being train/<name>/<hash>.
+  if (child?.startsWith('train/')) return child.split('/').slice(0, 3).join('/');
   return child ? child.split('/').slice(0, 4).join('/') : file;
 }
 
@@ -48,6 +50,11 @@ describe('replay of committed histories', () => {
     for (const name of ['happy-two-environments-canary', 'rolled-back-analysis-failure', 'aborted-mid-canary', 'background-analysis-passes', 'queued-behind-another-release']) {
       assert.ok(v2.some((f) => f.startsWith(name)), `${name} recorded on release-v2`);
     }
+  });
+
+  test('a release train and a release it held are committed', () => {
+    assert.ok(files.some((f) => f.startsWith('train-rolled-back') && !f.includes('release-held')), 'train-rolled-back.json missing');
+    assert.ok(files.some((f) => f.startsWith('train-rolled-back-release-held')), 'train-rolled-back-release-held.json missing');
   });
 
   test('every history replays without nondeterminism', async () => {

@@ -22,6 +22,7 @@ import {
   unfreezeSignal,
 } from '../messages.js';
 import { releaseMetrics } from '../metrics.js';
+import { trainVerdictSignal } from '../train-messages.js';
 import type { AbortRequest, ApprovalReply, ApprovalRequest, ControlReply, ControlRequest, FreezeRequest, PauseRequest } from '../types.js';
 import { refuse, remember, trustContext } from './identity.js';
 import type { ReleaseState } from './state.js';
@@ -99,6 +100,13 @@ export function installHandlers(r: ReleaseState): void {
     }),
   );
   setHandler(leasePingSignal, () => undefined);
+
+  // Only a train's releases listen for its verdict (older histories never had the handler).
+  if (r.input.train) {
+    setHandler(trainVerdictSignal, (v) => {
+      if (r.trainVerdict === undefined && (v?.verdict === 'commit' || v?.verdict === 'rollback')) r.trainVerdict = { verdict: v.verdict, reason: typeof v.reason === 'string' ? v.reason.slice(0, 2000) : undefined };
+    });
+  }
 
   setHandler(analysisReportSignal, (report) => {
     for (const m of report.measurements) r.record(r.status.metrics, m);

@@ -15,6 +15,7 @@ import { loadTrust } from './identity.js';
 import { Notifier } from './notify.js';
 import { buildStage, imageStage } from './stages/build.js';
 import { environmentStage } from './stages/environment.js';
+import { holdForTrain } from './train-hold.js';
 import { ReleaseState } from './state.js';
 
 export const PATCH_RELEASE_V2 = 'release-v2';
@@ -53,6 +54,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   } catch (err) {
     failure = err;
   }
+  if (failure === undefined && input.train) failure = await holdForTrain(r);
 
   let outcome: Outcome = 'succeeded';
   if (failure !== undefined) outcome = await unwind(r, notifier, failure);

@@ -12,6 +12,7 @@ import { Saga } from '../saga.js';
 import { SA } from '../search-attributes.js';
 import type { AbortRequest, FreezeState, ReleaseInput, ReleaseStatus, Stage, StageRecord, Trigger, TriggerRecord } from '../types.js';
 import type { DecisionTrust } from '../decision-statement.js';
+import type { TrainVerdict } from '../train-types.js';
 
 /** The trigger as status shows it: the statement is evidence, not something to display. */
 function triggerRecord(trigger: Trigger): TriggerRecord {
@@ -63,8 +64,12 @@ export class ReleaseState {
   /** A signed start statement vouched for the trigger. */
   triggerVerified = false;
 
+  /** A train's verdict on this release (input.train only): commit or roll back. */
+  trainVerdict: TrainVerdict | undefined;
+
   constructor(readonly input: ReleaseInput) {
-    this.spec = input.spec;
+    // A train's release keeps every undo until the train decides: rollback scope `release`.
+    this.spec = input.train ? { ...input.spec, rollback: { ...input.spec.rollback, scope: 'release' } } : input.spec;
     this.frozen = input.frozen ?? null;
     const info = workflowInfo();
     this.attempt = info.firstExecutionRunId;
