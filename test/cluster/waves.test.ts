@@ -7,11 +7,17 @@
 //   - a failure in wave 2 (cluster c cordoned: its rollout can never become ready) rolls back wave 1
 //     too: helm back at revision 1 everywhere, outcome rolled-back, the compensation names each cluster
 //   - the lease is per cluster: a release holding `a` (at its approval) does not hold up one to `b`
+//   - a canary per cluster (Istio's CRDs in every cluster, a VirtualService `web` in each, analysis
+//     from a real Prometheus): each cluster's VirtualService goes 25 -> 100 and back to 100/0 with
+//     the stable Deployment on the release's image; wave 2's canaries start after wave 1 promoted
+//   - a canary fault only in c (its VirtualService has no `primary` route): the release rolls back,
+//     every VirtualService at its starting weights, a's promotion undone (stable on v1 again)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { stringify } from 'yaml';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDeployActivities, createIntegrationActivities } from '../../activities/index.js';
@@ -19,6 +25,8 @@ import { helmDeploy } from '../../activities/deploy/helm.js';
 import { kube } from '../../activities/kube.js';
 import { parseSpec } from '../../spec/load.js';
 import { CHART, helmSpec } from '../helpers/cluster.js';
+import { istioNamespace, routeWeights, virtualService } from '../helpers/istio.js';
+import { startPrometheus, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
 import { connectClient, randomCommit, uniqueName, uniqueQueues, withWorkers, type TemporalTestContext } from '../helpers/temporal.js';
 
@@ -30,6 +38,7 @@ const ROOT = join(import.meta.dirname, '../../..');
 
 let ctx: TemporalTestContext;
 let extra: ExtraCluster[] = [];
+let prom: Prometheus;
 /** Cluster name -> how the spec and the test reach it. */
 let targets: Record<'a' | 'b' | 'c', { kubeContext?: string; kubeconfig?: string }>;
 
@@ -41,10 +50,20 @@ before(async () => {
   const started = Date.now();
   // The same tooling the tier uses; one fake node each is enough (cold time).
   extra = await Promise.all(['b', 'c'].map((n) => startCluster({ name: `shipyard-waves-${n}-${process.pid}`, nodes: 1 })));
-  console.log(`# two extra kwok clusters up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // Istio's CRDs, as the tier installs them in `a` (server-side: they are too big for client-side apply).
+  const crds = process.env.SHIPYARD_ISTIO_CRDS;
+  if (!crds) throw new Error('SHIPYARD_ISTIO_CRDS is not set: run the cluster tier through scripts/run-tests.js');
+  for (const c of extra) {
+    execFileSync('kubectl', ['--kubeconfig', c.kubeconfig, 'apply', '--server-side', '-f', crds], { stdio: 'ignore' });
+    execFileSync('kubectl', ['--kubeconfig', c.kubeconfig, 'wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s'], { stdio: 'ignore' });
+  }
+  console.log(`# two extra kwok clusters up with Istio's CRDs in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   targets = { a: { kubeContext: kube().kc.getCurrentContext() }, b: { kubeconfig: extra[0].kubeconfig }, c: { kubeconfig: extra[1].kubeconfig } };
+  // No scrape targets: the analysis' query is a constant (vector(0)), evaluated by a real Prometheus.
+  prom = await startPrometheus([]);
 });
 after(async () => {
+  await prom?.stop();
   await Promise.all(extra.map((c) => c.stop()));
   await ctx?.close();
 });
@@ -88,6 +107,41 @@ function spec(service: string, ns: string, version: string, clusters: Name[], wa
           clusters: clusters.map((n) => ({ name: n, ...targets[n] })),
           ...(waves ? { waves } : {}),
           ...over,
+        },
+      ],
+    }),
+  );
+}
+
+const WEB = 'registry.local/web';
+const webImage = (n: Name, ns: string, name: string) => kubectl(n, '-n', ns, 'get', 'deployment', name, '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
+
+/** The same namespace in every cluster: the stable release `web` (v1) routed 100% by the VirtualService `web`. */
+async function stageCanary(prefix: string, names: Name[], routeName: Partial<Record<Name, string>> = {}): Promise<string> {
+  const ns = uniqueName(prefix).toLowerCase();
+  await Promise.all(names.map((n) => istioNamespace(prefix, { target: targets[n], name: ns, values: { replicaCount: 1, image: { repository: WEB, tag: 'v1' } }, routeName: routeName[n] })));
+  return ns;
+}
+
+/** Releases `web-canary` to every cluster, with a canary per cluster: 25% -> analysis (vector(0) <= 0.05) -> 100%, promoted into `web`. */
+function canaryWavesSpec(service: string, ns: string, version: string) {
+  return parseSpec(
+    stringify({
+      service,
+      source: { repo: 'https://git.example.com/web.git' },
+      environments: [
+        {
+          name: 'production',
+          deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '30s', values: { track: 'canary', replicaCount: 1, image: { repository: WEB, tag: version } } } },
+          health: { deployment: 'web-canary', timeout: '30s' },
+          clusters: (['a', 'b', 'c'] as Name[]).map((n) => ({ name: n, ...targets[n] })),
+          waves: [['a'], ['b', 'c']],
+          canary: {
+            router: { istio: { virtualService: 'web', namespace: ns, route: 'primary' } },
+            workloads: { stable: 'web', canary: 'web-canary' },
+            steps: [{ setWeight: 25 }, { analysis: { metrics: ['errors'] } }, { setWeight: 100 }],
+            metrics: [{ name: 'errors', prometheus: { query: 'vector(0)', address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 2 }],
+          },
         },
       ],
     }),
@@ -197,6 +251,82 @@ describe('multi-cluster waves (three real control planes, real helm)', () => {
       assert.equal(afterA.outcome, 'succeeded', afterA.message);
       assert.equal(deploymentImage('a', ns), `${IMAGE}:v6`);
       assert.equal(history('a', ns).length, 3);
+    });
+  });
+
+  test('a canary in every cluster, waves [[a], [b, c]]: each VirtualService goes 25 -> 100 and ends at 100/0, stable runs the release image everywhere, wave 2 canaries after wave 1 promoted', async () => {
+    const ns = await stageCanary('wavecanary', ['a', 'b', 'c']);
+    for (const n of ['a', 'b', 'c'] as Name[]) assert.deepEqual(await routeWeights(ns, targets[n]), [100, 0], `${n} starts at 100/0`);
+    const queues = uniqueQueues();
+    await withWorkers(queues, real(), async () => {
+      const started = Date.now();
+      const { releaseId } = await startRelease(ctx.shipyard, queues, canaryWavesSpec(uniqueName('wavecanary'), ns, 'v2'), { version: 'v2' });
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      console.log(`# canary per cluster, two waves, three clusters: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      assert.equal(final.outcome, 'succeeded', final.message);
+      const s = final.status!;
+      for (const n of ['a', 'b', 'c'] as Name[]) {
+        assert.deepEqual(await routeWeights(ns, targets[n]), [100, 0], `${n}: the VirtualService back at stable 100 after promotion`);
+        assert.equal(webImage(n, ns, 'web'), `${WEB}:v2`, `${n}: stable runs the release's image`);
+        assert.equal(webImage(n, ns, 'web-canary'), `${WEB}:v2`, `${n}: the canary ran it`);
+        // The weights this cluster went through, as read back from its own router.
+        // (Every step records the weight it read back, so the analysis step repeats 25: consecutive repeats folded.)
+        const history = s.canaryHistory!.filter((h) => h.environment === `production@${n}`);
+        const weights = history.map((h) => h.weight).filter((w, i, all) => i === 0 || all[i - 1] !== w);
+        assert.deepEqual(weights, [0, 25, 100, 0], `${n}: ${JSON.stringify(history)}`);
+        assert.equal(s.clusters!.find((c) => c.cluster === n)!.canaryWeight, 0, `${n}: its record's weight, read back after promotion`);
+      }
+      assert.deepEqual(
+        s.clusters!.map((c) => [c.cluster, c.wave, c.stage, c.outcome]),
+        [['a', 1, 'promote', 'promoted'], ['b', 2, 'promote', 'promoted'], ['c', 2, 'promote', 'promoted']],
+      );
+      // Each cluster ran its own analysis (two measurements of vector(0) each).
+      const canaryRecords = s.stages.filter((r) => r.stage === 'canary');
+      assert.deepEqual(canaryRecords.map((r) => [r.environment, r.result]).sort(), [['production@a', 'ok'], ['production@b', 'ok'], ['production@c', 'ok']]);
+      assert.ok(s.metrics.length >= 6 && s.metrics.every((m) => m.phase === 'successful' && m.value === 0), JSON.stringify(s.metrics));
+      // Wave 2's canaries started only after wave 1 (a) was promoted.
+      const at = (env: string, stage: string, edge: 'startedAt' | 'endedAt') => Date.parse(s.stages.find((r) => r.environment === env && r.stage === stage)![edge]!);
+      for (const n of ['b', 'c']) {
+        assert.ok(at(`production@${n}`, 'canary', 'startedAt') >= at('production@a', 'promote', 'endedAt'), `${n}'s canary after a's promotion`);
+        const firstShift = Date.parse(s.canaryHistory!.find((h) => h.environment === `production@${n}` && h.weight > 0)!.at);
+        assert.ok(firstShift >= at('production@a', 'promote', 'endedAt'), `${n}'s first weight shift after a's promotion`);
+      }
+    });
+  });
+
+  test('a canary fault only in c (its VirtualService has no primary route) rolls back every wave: VirtualServices at their starting weights, a\'s promotion undone', async () => {
+    const ns = await stageCanary('wavecanfail', ['a', 'b', 'c'], { c: 'main' });
+    const before = Object.fromEntries(await Promise.all((['a', 'b', 'c'] as Name[]).map(async (n) => [n, (await virtualService(ns, targets[n])).spec] as const)));
+    const queues = uniqueQueues();
+    await withWorkers(queues, real(), async () => {
+      const started = Date.now();
+      const { releaseId } = await startRelease(ctx.shipyard, queues, canaryWavesSpec(uniqueName('wavecanfail'), ns, 'v3'), { version: 'v3' });
+      const final = await ctx.shipyard.wait(releaseId, undefined, 200);
+      console.log(`# canary fault in wave 2, rollback of both waves: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      assert.equal(final.outcome, 'rolled-back', final.message);
+      const s = final.status!;
+      console.log(`# compensation: ${JSON.stringify(s.compensation.map((c) => [c.environment, c.status, c.description]))}`);
+      assert.equal(s.error?.environment, 'production@c', JSON.stringify(s.error));
+      assert.match(s.error!.message, /has no HTTP route named primary/);
+      // Every VirtualService at its starting weights (a went to 25 and 100 and back; the Istio router
+      // keeps the canary subset on the route at weight 0); c's, which has no route to shift, untouched.
+      for (const n of ['a', 'b'] as Name[]) assert.deepEqual(await routeWeights(ns, targets[n]), [100, 0], n);
+      assert.ok(isDeepStrictEqual((await virtualService(ns, targets.c)).spec, before.c), `c: ${JSON.stringify((await virtualService(ns, targets.c)).spec)}`);
+      for (const n of ['a', 'b', 'c'] as Name[]) assert.equal(webImage(n, ns, 'web'), `${WEB}:v1`, `${n}: stable runs v1`);
+      const aWeights = s.canaryHistory!.filter((h) => h.environment === 'production@a').map((h) => h.weight);
+      assert.ok(aWeights.includes(25) && aWeights.includes(100), `a's canary ran: ${JSON.stringify(aWeights)}`);
+      assert.deepEqual(s.canaryHistory!.filter((h) => h.environment === 'production@c' && h.weight > 0), [], 'c never shifted traffic');
+      const byCluster = Object.fromEntries(s.clusters!.map((c) => [c.cluster, c]));
+      for (const n of ['a', 'b', 'c']) assert.equal(byCluster[n].outcome, 'rolled-back', JSON.stringify(byCluster[n]));
+      assert.equal(byCluster.c.stage, 'canary');
+      // a's promotion was undone by the compensation, which read back what it did.
+      const aUndos = s.compensation.filter((c) => c.environment === 'production@a');
+      assert.ok(aUndos.length > 0 && aUndos.every((c) => c.status === 'done' || c.status === 'unchanged'), JSON.stringify(aUndos));
+      assert.equal(aUndos.find((c) => c.description === 'restore web images')?.status, 'done', `a's stable web given its v1 images back: ${JSON.stringify(aUndos)}`);
+      // Its traffic undo found the route at 100/0 already (promotion ends there) and says so.
+      assert.equal(aUndos.find((c) => /^restore web traffic/.test(c.description))?.status, 'unchanged', JSON.stringify(aUndos));
+      // The canary release the release installed is gone from every cluster it reached.
+      for (const n of ['a', 'b', 'c'] as Name[]) assert.equal(kubectl(n, '-n', ns, 'get', 'deployment', '-o', 'name').trim().split('\n').sort().join(','), 'deployment.apps/web', n);
     });
   });
 });
