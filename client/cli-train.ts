@@ -5,15 +5,10 @@ import { loadTrainFile } from '../spec/train-load.js';
 import type { TriggerKind } from '../workflows/types.js';
 import type { TrainStatus } from '../workflows/train-types.js';
 import { exitCodeForOutcome } from './exit-codes.js';
-import type { ShipyardClient } from './index.js';
+import type { DecisionContext } from './cli-decisions.js';
 import { decideTrainGate, listTrains, parseCommitArgs, startTrain, trainStatus } from './train.js';
 
-export interface TrainCommandContext {
-  getClient: () => Promise<ShipyardClient>;
-  print: (line?: string) => void;
-  printJson: (value: unknown) => void;
-  json: () => boolean;
-  defaultIdentity: () => string;
+export interface TrainCommandContext extends DecisionContext {
   setExitCode: (code: number) => void;
 }
 

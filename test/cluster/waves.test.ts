@@ -24,7 +24,7 @@ import { createDeployActivities, createIntegrationActivities } from '../../activ
 import { helmDeploy } from '../../activities/deploy/helm.js';
 import { kube } from '../../activities/kube.js';
 import { parseSpec } from '../../spec/load.js';
-import { CHART, helmSpec } from '../helpers/cluster.js';
+import { CHART, helmSpec, webCanarySpec } from '../helpers/cluster.js';
 import { istioNamespace, routeWeights, virtualService } from '../helpers/istio.js';
 import { startPrometheus, type Prometheus } from '../helpers/prometheus.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
@@ -125,26 +125,21 @@ async function stageCanary(prefix: string, names: Name[], routeName: Partial<Rec
 
 /** Releases `web-canary` to every cluster, with a canary per cluster: 25% -> analysis (vector(0) <= 0.05) -> 100%, promoted into `web`. */
 function canaryWavesSpec(service: string, ns: string, version: string) {
-  return parseSpec(
-    stringify({
-      service,
-      source: { repo: 'https://git.example.com/web.git' },
-      environments: [
-        {
-          name: 'production',
-          deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '30s', values: { track: 'canary', replicaCount: 1, image: { repository: WEB, tag: version } } } },
-          health: { deployment: 'web-canary', timeout: '30s' },
-          clusters: (['a', 'b', 'c'] as Name[]).map((n) => ({ name: n, ...targets[n] })),
-          waves: [['a'], ['b', 'c']],
-          canary: {
-            router: { istio: { virtualService: 'web', namespace: ns, route: 'primary' } },
-            workloads: { stable: 'web', canary: 'web-canary' },
-            steps: [{ setWeight: 25 }, { analysis: { metrics: ['errors'] } }, { setWeight: 100 }],
-            metrics: [{ name: 'errors', prometheus: { query: 'vector(0)', address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 2 }],
-          },
-        },
-      ],
-    }),
+  return webCanarySpec(
+    service,
+    ns,
+    {
+      steps: [{ setWeight: 25 }, { analysis: { metrics: ['errors'] } }, { setWeight: 100 }],
+      metrics: [{ name: 'errors', prometheus: { query: 'vector(0)', address: prom.url }, thresholdRange: { max: 0.05 }, interval: '1s', count: 2 }],
+    },
+    {
+      env: {
+        deploy: { helm: { chart: CHART, release: 'web-canary', namespace: ns, timeout: '30s', values: { track: 'canary', replicaCount: 1, image: { repository: WEB, tag: version } } } },
+        health: { deployment: 'web-canary', timeout: '30s' },
+        clusters: (['a', 'b', 'c'] as Name[]).map((n) => ({ name: n, ...targets[n] })),
+        waves: [['a'], ['b', 'c']],
+      },
+    },
   );
 }
 

@@ -7,9 +7,7 @@ import { acquireLease, approvalGate, checkpoint, policyGate } from '../gates.js'
 import type { Notifier } from '../notify.js';
 import type { ReleaseState } from '../state.js';
 import { environmentImage } from './build.js';
-import { runCanary } from './canary.js';
-import { deployStage, healthStage } from './deploy.js';
-import { promoteStage } from './promote.js';
+import { rollout } from './rollout.js';
 import { acquireClusterLeases, runWaves } from './waves.js';
 
 /** Releases from before this check replay without it. */
@@ -48,13 +46,5 @@ export async function environmentStage(r: ReleaseState, notifier: Notifier, env:
   await policyGate(r, env.name);
   const image = await environmentImage(r, env);
   if (env.clusters) return runWaves(r, notifier, env, image);
-  await deployStage(r, env, image);
-  await healthStage(r, notifier, env, image);
-  // The first release of a generated canary installed the stable itself: there is nothing to compare.
-  if (env.canary && r.generated.get(env.name) !== 'first-install') {
-    r.setStage('canary', env.name);
-    await runCanary(r, notifier, env);
-    r.closeStage('ok');
-  }
-  await promoteStage(r, env, image);
+  await rollout(r, notifier, env, image);
 }

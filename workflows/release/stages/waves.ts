@@ -17,9 +17,7 @@ import type { ClusterState, Stage, StageRecord } from '../../types.js';
 import { acquireLease, releaseLease } from '../gates.js';
 import type { Notifier } from '../notify.js';
 import type { ReleaseState } from '../state.js';
-import { runCanary } from './canary.js';
-import { deployStage, healthStage } from './deploy.js';
-import { promoteStage } from './promote.js';
+import { rollout } from './rollout.js';
 
 /**
  * The environment as one cluster sees it: named by its key, with the cluster's kubeContext wherever
@@ -82,14 +80,7 @@ async function runWave(r: ReleaseState, notifier: Notifier, env: EnvironmentSpec
 async function runCluster(v: ClusterView, notifier: Notifier, env: EnvironmentSpec, image: ImageRef | null): Promise<void> {
   const r = v.state;
   v.record.outcome = 'running';
-  await deployStage(r, env, image);
-  await healthStage(r, notifier, env, image);
-  if (env.canary && r.generated.get(env.name) !== 'first-install') {
-    r.setStage('canary', env.name);
-    await runCanary(r, notifier, env);
-    r.closeStage('ok');
-  }
-  await promoteStage(r, env, image, { commit: false });
+  await rollout(r, notifier, env, image, { commit: false });
   v.record.outcome = 'promoted';
   v.record.stage = 'promote';
 }
