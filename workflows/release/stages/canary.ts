@@ -44,6 +44,9 @@ export async function runCanary(r: ReleaseState, notifier: Notifier, env: Enviro
   const initial = await r.acts.read.getTrafficWeights(traffic);
   r.saga.push(`restore ${vs} traffic to stable ${initial.stable} / canary ${initial.canary}`, env.name, { activity: 'restoreTraffic', input: { ...traffic, weights: initial } });
   r.setCanaryWeight(env.name, initial.canary, 'starting', 0, steps.length);
+  // This route's weight as last read back. Not status.canary: the clusters of a wave run their
+  // canaries at once and share it (for one environment the two are always the same value).
+  let current = initial.canary;
 
   const stepsScope = new CancellationScope();
   const background: { done: Promise<void>; stop: () => Promise<void> }[] = [];
@@ -53,14 +56,15 @@ export async function runCanary(r: ReleaseState, notifier: Notifier, env: Enviro
       for (let i = 0; i < steps.length; i++) {
         await checkpoint(r);
         const step = steps[i];
-        r.setCanaryWeight(env.name, r.status.canary?.weight ?? 0, describeStep(step), i, steps.length);
+        r.setCanaryWeight(env.name, current, describeStep(step), i, steps.length);
         if ('setWeight' in step) {
-          const before = r.status.canary?.weight ?? 0;
+          const before = current;
           const scale = () => scaleTo(replicasFor(step.setWeight));
           // Capacity before traffic on the way up, traffic before capacity on the way down.
           if (scaling && workloads && step.setWeight >= before) await scale();
           const applied = await r.acts.mutate().setTrafficWeight({ ...traffic, weight: step.setWeight });
           if (scaling && workloads && step.setWeight < before) await scale();
+          current = applied.canary;
           r.setCanaryWeight(env.name, applied.canary, describeStep(step), i, steps.length);
           notifier.notify('canary-step', env.name, { step: i + 1, steps: steps.length, weight: applied.canary });
         } else if ('pause' in step) {
