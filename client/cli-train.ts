@@ -3,9 +3,9 @@
 import { Option, type Command } from 'commander';
 import { loadTrainFile } from '../spec/train-load.js';
 import type { TriggerKind } from '../workflows/types.js';
-import type { TrainStatus } from '../workflows/train-types.js';
+import type { TrainDecisionReply, TrainStatus } from '../workflows/train-types.js';
 import { exitCodeForOutcome } from './exit-codes.js';
-import type { DecisionContext } from './cli-decisions.js';
+import { gatewayApi, type DecisionContext } from './cli-decisions.js';
 import { decideTrainGate, listTrains, parseCommitArgs, startTrain, trainStatus } from './train.js';
 
 export interface TrainCommandContext extends DecisionContext {
@@ -95,10 +95,18 @@ export function registerTrainCommands(program: Command, ctx: TrainCommandContext
       .description(kind === 'approve' ? 'approve the gate after a service' : 'reject the gate after a service: the train stops and rolls back')
       .argument('<id>', 'train ID')
       .requiredOption('--gate <service>', 'the service the gate is after')
-      .option('--as <user>', 'your Shipyard identity (recorded as unauthenticated)', ctx.defaultIdentity())
+      .option('--as <user>', 'development mode (no ID token): your Shipyard identity, recorded as unauthenticated', ctx.defaultIdentity())
       .option('--comment <text>', 'recorded in the train status')
+      .option('--token-file <file>', 'a file holding your ID token (else SHIPYARD_ID_TOKEN or shipyard login)')
       .action(async (id, opts) => {
-        const reply = await decideTrainGate(await ctx.getClient(), id, kind, { gate: opts.gate, approver: opts.as, comment: opts.comment });
+        // With an ID token through the gateway, which signs a statement for this train and gate.
+        const api = gatewayApi(opts.tokenFile);
+        if (api) {
+          const r = await api.call<TrainDecisionReply & { by: string; authenticated: boolean }>('POST', `/api/trains/${encodeURIComponent(id)}/${kind}`, { gate: opts.gate, comment: opts.comment });
+          if (ctx.json()) return printJson(r);
+          return print(`gate after ${r.gate} ${r.decision} by ${r.by}${r.authenticated ? '' : ' (unauthenticated)'} (${r.approvals}/${r.required} approvals${r.closed ? ', gate closed' : ''})`);
+        }
+        const reply = await decideTrainGate(await ctx.getClient(), id, kind, { gate: opts.gate, approver: opts.as, comment: opts.comment, via: 'cli' });
         if (ctx.json()) return printJson({ ...reply, by: opts.as, authenticated: false });
         print(`gate after ${reply.gate} ${reply.decision} by ${opts.as} (unauthenticated) (${reply.approvals}/${reply.required} approvals${reply.closed ? ', gate closed' : ''})`);
       });

@@ -158,7 +158,7 @@ export async function decideTrainGate(
   shipyard: ShipyardClient,
   id: string,
   kind: 'approve' | 'reject',
-  req: { gate: string; approver: string; comment?: string },
+  req: { gate: string; approver: string; comment?: string; statement?: string; via?: string },
 ): Promise<TrainDecisionReply> {
   const handle = shipyard.client.workflow.getHandle(id);
   try {

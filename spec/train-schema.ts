@@ -17,7 +17,12 @@ export const TrainServiceSchema = z.strictObject({
 export const TrainGateSchema = z.strictObject({
   after: dnsLabel.describe('The services depending on this one wait until the gate is approved'),
   approval: z
-    .strictObject({ approvers: approvalFields.approvers, required: approvalFields.required, timeout: approvalFields.timeout })
+    .strictObject({
+      approvers: approvalFields.approvers,
+      required: approvalFields.required,
+      timeout: approvalFields.timeout,
+      fourEyes: z.boolean().default(false).describe('The person who triggered the train may not approve this gate'),
+    })
     .optional()
     .describe('Who approves, how many, and for how long (a timeout fails the train)'),
 });

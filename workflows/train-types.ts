@@ -39,8 +39,13 @@ export interface TrainGateStatus {
   required: number;
   timeout: string;
   approvedBy: string[];
+  /** The train's trigger may not approve (spec: approval.fourEyes). */
+  fourEyes?: boolean;
+  /** Four-eyes in production with a trigger no start statement vouched for: two different approvers are needed. */
+  fourEyesUnverifiedTrigger?: boolean;
   openedAt?: string;
-  decisions: { decision: 'approved' | 'rejected'; by: string; comment?: string; at: string; authenticated: boolean }[];
+  /** authenticated: a statement signed for this train and gate vouched for `by` (and its groups, via). */
+  decisions: { decision: 'approved' | 'rejected'; by: string; comment?: string; at: string; authenticated: boolean; via?: string; groups?: string[] }[];
 }
 
 export interface TrainStatus {
@@ -79,7 +84,9 @@ export interface TrainDecisionRequest {
   /** Development mode: who decides (recorded as unauthenticated). */
   approver?: string;
   comment?: string;
+  /** A decision statement signed by the gateway for this train ID (rel) and gate (the service name). */
   statement?: string;
+  via?: string;
 }
 
 export interface TrainDecisionReply {

@@ -23,8 +23,8 @@ import {
 } from '@temporalio/workflow';
 import type { CoordinationActivities } from '../activities/coordination-types.js';
 import { parseDuration } from '../spec/duration.js';
-import { authenticate, isApprover, type TrustContext } from './approval.js';
-import type { DecisionTrust } from './decision-statement.js';
+import { validateDecision, type TrustContext } from './approval.js';
+import { verifyStatement, type DecisionTrust } from './decision-statement.js';
 import { RELEASE_FAILURE_TYPES } from './messages.js';
 import { SA } from './search-attributes.js';
 import { TRAIN_FAILURE_TYPES, trainApproveUpdate, trainRejectUpdate, trainReleasedSignal, trainStatusQuery, trainVerdictSignal } from './train-messages.js';
@@ -65,6 +65,7 @@ export async function trainWorkflow(input: TrainInput): Promise<TrainStatus> {
       timeout: g.approval?.timeout ?? '0s',
       approvedBy: [],
       decisions: [],
+      ...(g.approval?.fourEyes ? { fourEyes: true } : {}),
     })),
     startedAt: new Date().toISOString(),
   };
@@ -89,20 +90,37 @@ export async function trainWorkflow(input: TrainInput): Promise<TrainStatus> {
     if (gate) openGate(gate);
     changed();
   });
+  /** Whether the trigger's start statement (signed for this train) vouched for input.trigger.by. */
+  let triggerVerified = false;
+  // The release's own rules (approval.ts validateDecision): a statement signed for this train ID and
+  // exactly this gate (gate = the service it is after), its jti accepted once; unsigned refused in
+  // production; approvers by name or (verified) group; four-eyes against the train's trigger.
   const check = (req: TrainDecisionRequest, kind: 'approve' | 'reject') => {
     const gate = st.gates.find((g) => g.after === req?.gate);
     if (!gate) throw new Error(`no gate after '${req?.gate}'; gates: ${st.gates.map((g) => g.after).join(', ') || 'none'}`);
     if (gate.state !== 'pending') throw new Error(`the gate after ${gate.after} is ${gate.state}, not pending`);
     const ctx: TrustContext = { trust, releaseId: st.trainId, now: Date.now(), used };
-    const d = authenticate({ ...req, gate: undefined }, [kind], ctx);
-    if (!isApprover(gate.approvers, d)) throw new Error(`'${d.identity}' is not an approver for the gate after ${gate.after} (approvers: ${gate.approvers.join(', ')})`);
-    if (kind === 'approve' && gate.approvedBy.includes(d.identity)) throw new Error(`'${d.identity}' already approved the gate after ${gate.after}`);
+    const pending = { gate: gate.after, environment: '', approvers: gate.approvers, required: gate.required, fourEyes: gate.fourEyes === true, openedAt: gate.openedAt ?? '', timeoutAt: '', approvedBy: gate.approvedBy };
+    const d = validateDecision(pending, { ...req, approver: req.approver ?? '', gate: gate.after }, { by: input.trigger.by, verified: triggerVerified }, kind, ctx);
     return { gate, d };
+  };
+  /** Update validators only (never run on replay): no decision before the gate has read its trust. */
+  const validate = (req: TrainDecisionRequest, kind: 'approve' | 'reject') => {
+    const gate = st.gates.find((g) => g.after === req?.gate);
+    if (gate?.state === 'pending' && trust === undefined) throw new Error(`the gate after ${gate.after} is opening (reading its orchestrator's decision keys); try again`);
+    check(req, kind);
   };
   const decide = (req: TrainDecisionRequest, kind: 'approve' | 'reject'): TrainDecisionReply => {
     const { gate, d } = check(req, kind);
     if (d.jti) used.set(d.jti, d.exp ?? 0);
-    gate.decisions.push({ decision: kind === 'approve' ? 'approved' : 'rejected', by: d.identity, comment: d.comment, at: new Date().toISOString(), authenticated: d.authenticated });
+    gate.decisions.push({
+      decision: kind === 'approve' ? 'approved' : 'rejected',
+      by: d.identity,
+      comment: d.comment,
+      at: new Date().toISOString(),
+      authenticated: d.authenticated,
+      ...(d.authenticated ? { via: d.via, groups: d.groups } : {}),
+    });
     if (kind === 'reject') gate.state = 'rejected';
     else {
       gate.approvedBy.push(d.identity);
@@ -111,8 +129,8 @@ export async function trainWorkflow(input: TrainInput): Promise<TrainStatus> {
     changed();
     return { gate: gate.after, decision: kind === 'approve' ? 'approved' : 'rejected', approvals: gate.approvedBy.length, required: gate.required, closed: gate.state !== 'pending' };
   };
-  setHandler(trainApproveUpdate, (req) => decide(req, 'approve'), { validator: (req) => void check(req, 'approve') });
-  setHandler(trainRejectUpdate, (req) => decide(req, 'reject'), { validator: (req) => void check(req, 'reject') });
+  setHandler(trainApproveUpdate, (req) => decide(req, 'approve'), { validator: (req) => validate(req, 'approve') });
+  setHandler(trainRejectUpdate, (req) => decide(req, 'reject'), { validator: (req) => validate(req, 'reject') });
 
   upsertSearchAttributes([
     { key: SA.train, value: st.trainId },
@@ -129,12 +147,33 @@ export async function trainWorkflow(input: TrainInput): Promise<TrainStatus> {
     gate.openedAt = new Date().toISOString();
     void (async () => {
       trust = await local.decisionTrust();
+      if (gate.fourEyes) fourEyesTrigger(gate, trust);
       const decided = await condition(() => gate.state !== 'pending', parseDuration(gate.timeout));
       if (!decided) {
         gate.state = 'timed-out';
         changed();
       }
     })().catch(() => undefined); // cancelled with the train
+  }
+
+  /**
+   * Four-eyes needs to know who triggered the train: a start statement signed for the train ID
+   * vouches for input.trigger.by. In production without one, the gate needs two different approvers.
+   */
+  function fourEyesTrigger(gate: TrainGateStatus, t: DecisionTrust): void {
+    triggerVerified = false;
+    if (input.trigger.statement !== undefined) {
+      try {
+        const claims = verifyStatement(input.trigger.statement, t, { releaseId: st.trainId, actions: ['start'], now: info.startTime.getTime() });
+        triggerVerified = claims.sub === input.trigger.by;
+      } catch (err) {
+        log.warn('start statement refused; the train trigger is unverified', { error: (err as Error).message });
+      }
+    }
+    if (t.requireSigned && !triggerVerified) {
+      gate.fourEyesUnverifiedTrigger = true;
+      gate.required = Math.max(gate.required, 2);
+    }
   }
 
   function fail(service: string, message: string, gate = false): void {

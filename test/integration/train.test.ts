@@ -266,13 +266,13 @@ describe('shipyard train (the CLI as a child process)', () => {
 });
 
 describe('POST /api/trains (the gateway, development mode)', () => {
-  test('a train spec body plus commits starts the train; again attaches; bad input is refused with the reason', async () => {
+  test('a train spec body plus commits starts the train; again attaches; bad input is refused with the reason; its gate approved through /api/trains/<id>/approve', async () => {
     const world = new FakeWorld();
     const queues = uniqueQueues('trgw');
     const { train: parsed, names } = abcTrain('gw');
     // The body carries the train as written (inline specs), not the parsed one.
     const specOf = (service: string, env: string) => ({ service, source: { repo: 'https://git.example.com/team/app.git' }, environments: [{ name: env, deploy: { helm: { chart: 'oci://registry.local/charts/app', release: service, namespace: 'staging' } } }] });
-    const body = { name: parsed.name, services: [{ name: names.a, spec: specOf(names.a, 'stg-a') }, { name: names.b, dependsOn: [names.a], spec: specOf(names.b, 'stg-b') }, { name: names.c, dependsOn: [names.a], spec: specOf(names.c, 'stg-c') }] };
+    const body = { name: parsed.name, services: [{ name: names.a, spec: specOf(names.a, 'stg-a') }, { name: names.b, dependsOn: [names.a], spec: specOf(names.b, 'stg-b') }, { name: names.c, dependsOn: [names.a], spec: specOf(names.c, 'stg-c') }], gates: [{ after: names.a, approval: { approvers: ['alice'], timeout: '1h' } }] };
     const commits = { [names.a]: randomCommit(), [names.b]: randomCommit(), [names.c]: randomCommit() };
     const shipyard = new ShipyardClient(ctx.client, settings(), queues);
     const gw = await startGateway(shipyard, gatewayConfig(twoEnvSpec({ service: uniqueName('gwroutes'), withBuild: false })));
@@ -295,10 +295,24 @@ describe('POST /api/trains (the gateway, development mode)', () => {
         const again = await post({ by: 'carol', train: body, commits });
         assert.equal(again.status, 202);
         assert.deepEqual([again.body.status, again.body.trainId], ['existing', first.body.trainId]);
+        // The gate through the gateway: development mode takes the named caller, recorded unauthenticated.
+        const decide = async (payload: unknown) => {
+          const res = await fetch(`${gw.url}/api/trains/${encodeURIComponent(first.body.trainId)}/approve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+          return { status: res.status, body: (await res.json()) as Record<string, any> };
+        };
+        await eventually(async () => (await trainStatus(shipyard, first.body.trainId, false)).gates[0].state === 'pending', 20_000, 'the gate after a to open');
+        const mallory = await decide({ by: 'mallory' });
+        assert.equal(mallory.status, 403, JSON.stringify(mallory.body));
+        assert.match(mallory.body.detail, /'mallory' is not an approver/);
+        const alice = await decide({ by: 'alice', comment: 'go' });
+        assert.equal(alice.status, 200, JSON.stringify(alice.body));
+        assert.deepEqual([alice.body.by, alice.body.authenticated, alice.body.gate, alice.body.decision, alice.body.closed], ['alice', false, names.a, 'approved', true]);
+        assert.equal((await decide({ by: 'alice' })).status, 409, 'no gate pending any more');
         const { status, error } = await finalOf(first.body.trainId);
         assert.equal(error, undefined, error?.message);
         assert.equal(status.outcome, 'succeeded');
         assert.deepEqual(status.trigger, { kind: 'api', by: 'carol' });
+        assert.deepEqual(status.gates[0].decisions.map((d) => [d.by, d.authenticated, d.comment]), [['alice', false, 'go']]);
       });
     } finally {
       await gw.close();

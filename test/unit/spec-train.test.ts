@@ -49,8 +49,21 @@ gates:
     assert.equal(train.rollback, 'train');
     assert.deepEqual(train.services.map((s) => [s.name, s.spec.service, s.dependsOn]), [['db', 'db', []], ['api', 'api', ['db']], ['web', 'web', ['api', 'db']]]);
     assert.equal(train.services[0].spec.rollback.scope, 'environment', 'the release spec got its defaults');
-    assert.deepEqual(train.gates[0].approval, { approvers: ['alice'], required: 1, timeout: '24h' });
+    assert.deepEqual(train.gates[0].approval, { approvers: ['alice'], required: 1, timeout: '24h', fourEyes: false });
     assert.deepEqual(dependencyOrder(train.services), ['db', 'api', 'web']);
+  });
+
+  test('a gate may ask for four eyes (the trigger may not approve); anything but a boolean is refused with its line', () => {
+    const text = (fourEyes: string) => `
+name: shop
+services:
+  - name: db${spec('db')}
+gates:
+  - after: db
+    approval: { approvers: [alice, group:sre], required: 2, fourEyes: ${fourEyes} }
+`;
+    assert.deepEqual(parseTrainSpec(text('true'), 'train.yaml').gates[0].approval, { approvers: ['alice', 'group:sre'], required: 2, timeout: '24h', fourEyes: true });
+    assert.match(issues(text('"yes"')), /train\.yaml:\d+:\d+: gates\[0\]\.approval\.fourEyes: /);
   });
 
   test('a cycle is refused and named', () => {
