@@ -5,53 +5,45 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ShipyardClient } from '../../client/index.js';
+import type { ShipyardClient } from '../../client/index.js';
 import { GatewayApi } from '../../client/auth/gateway-api.js';
 import { createStatementSigner, type StatementRequest } from '../../client/auth/statement-signer.js';
-import { publicJwk } from '../../config/decision-keys.js';
 import type { DecisionTrust } from '../../workflows/decision-statement.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
 import { twoEnvSpec } from '../helpers/specs.js';
 import { startRelease, waitForStatus } from '../helpers/release.js';
-import { settings, uniqueName, uniqueQueues, withWorkers } from '../helpers/temporal.js';
+import { uniqueName, uniqueQueues, withWorkers } from '../helpers/temporal.js';
 import { ROLES } from '../../workers/worker.js';
-import { gatewayConfig, identitySection, SECRETS, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { startDex, type Dex } from '../helpers/dex.js';
+import type { RunningGateway } from '../helpers/gateway.js';
+import { startProductionGateway, type ProductionGateway } from '../helpers/production-gateway.js';
+import type { Dex } from '../helpers/dex.js';
 import { CLI, startCli } from '../helpers/cli.js';
 
 const queues = uniqueQueues('ident');
 const service = uniqueName('ident');
 const GATE = 'production/approval';
 const spec = twoEnvSpec({ service, withBuild: false, production: { approval: { approvers: ['group:sre', 'bob@example.com'], required: 2, timeout: '1h', fourEyes: true } } });
-const { privateKey } = generateKeyPairSync('ed25519');
 const { privateKey: strangerKey } = generateKeyPairSync('ed25519');
-const trust: DecisionTrust = { requireSigned: true, keys: [{ kid: 'k1', x: publicJwk(privateKey, 'k1').x }] };
-/** Plays the gateway for statements the gateway would never sign (replays, expired, wrong gate). */
-const gatewayKey = createStatementSigner({ key: privateKey, kid: 'k1' });
+let stack: ProductionGateway;
 let dex: Dex;
 let shipyard: ShipyardClient;
 let gw: RunningGateway;
+let privateKey: KeyObject;
+let trust: DecisionTrust;
+/** Plays the gateway for statements it would never sign (replays, other targets). */
+let gatewayKey: ProductionGateway['gatewayKey'];
 
 before(async () => {
-  dex = await startDex();
-  shipyard = new ShipyardClient((await ShipyardClient.connect(settings())).client, settings(), queues);
-  const config = gatewayConfig(spec, { identity: identitySection({ issuer: dex.issuer, audience: dex.clientId }, privateKey) });
-  gw = await startGateway(shipyard, config, { env: { ...SECRETS, SHIPYARD_MODE: 'production' } });
+  stack = await startProductionGateway(queues, spec);
+  ({ dex, shipyard, gw, privateKey, trust, gatewayKey } = stack);
 });
-after(async () => {
-  await gw?.close();
-  await shipyard?.close();
-  await dex?.stop();
-});
+after(() => stack?.close());
 
-const api = async (user: 'alice' | 'bob' | 'carol', path: string, body: object = {}) => {
-  const res = await fetch(`${gw.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${await dex.token(user)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-};
+const api = (user: 'alice' | 'bob' | 'carol', path: string, body: object = {}) => stack.post(user, path, body);
 const act = (id: string, action: string) => `/api/releases/${encodeURIComponent(id)}/${action}`;
 const statement = (over: Partial<StatementRequest>) =>
   gatewayKey.sign({ rel: '', act: 'approve', gate: GATE, sub: 'erin@example.com', groups: ['sre'], via: 'api', idp: dex.issuer, ...over });

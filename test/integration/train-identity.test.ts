@@ -4,44 +4,37 @@
 // verifies them in its update validators with the keys its orchestrator trusts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ShipyardClient } from '../../client/index.js';
+import type { ShipyardClient } from '../../client/index.js';
 import { decideTrainGate, startTrain, trainStatus } from '../../client/train.js';
-import { createStatementSigner, type StatementRequest } from '../../client/auth/statement-signer.js';
-import { publicJwk } from '../../config/decision-keys.js';
+import type { StatementRequest } from '../../client/auth/statement-signer.js';
 import { validateTrainSpec } from '../../spec/train-load.js';
 import type { DecisionTrust } from '../../workflows/decision-statement.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
 import { twoEnvSpec } from '../helpers/specs.js';
-import { eventually, randomCommit, settings, uniqueName, uniqueQueues, withWorkers } from '../helpers/temporal.js';
+import { eventually, randomCommit, uniqueName, uniqueQueues, withWorkers } from '../helpers/temporal.js';
 import { ROLES } from '../../workers/worker.js';
-import { gatewayConfig, identitySection, SECRETS, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { startDex, type Dex } from '../helpers/dex.js';
+import type { RunningGateway } from '../helpers/gateway.js';
+import { startProductionGateway, type ProductionGateway } from '../helpers/production-gateway.js';
+import type { Dex } from '../helpers/dex.js';
 import { startCli } from '../helpers/cli.js';
 
 const queues = uniqueQueues('tident');
-const { privateKey } = generateKeyPairSync('ed25519');
-const trust: DecisionTrust = { requireSigned: true, keys: [{ kid: 'k1', x: publicJwk(privateKey, 'k1').x }] };
-/** Plays the gateway for statements it would never sign (another train, another gate, a replay). */
-const gatewayKey = createStatementSigner({ key: privateKey, kid: 'k1' });
+let stack: ProductionGateway;
 let dex: Dex;
 let shipyard: ShipyardClient;
 let gw: RunningGateway;
+let trust: DecisionTrust;
+/** Plays the gateway for statements it would never sign (replays, other targets). */
+let gatewayKey: ProductionGateway['gatewayKey'];
 
 before(async () => {
-  dex = await startDex();
-  shipyard = new ShipyardClient((await ShipyardClient.connect(settings())).client, settings(), queues);
-  const config = gatewayConfig(twoEnvSpec({ service: uniqueName('tident'), withBuild: false }), { identity: identitySection({ issuer: dex.issuer, audience: dex.clientId }, privateKey) });
-  gw = await startGateway(shipyard, config, { env: { ...SECRETS, SHIPYARD_MODE: 'production' } });
+  stack = await startProductionGateway(queues, twoEnvSpec({ service: uniqueName('tident'), withBuild: false }));
+  ({ dex, shipyard, gw, trust, gatewayKey } = stack);
 });
-after(async () => {
-  await gw?.close();
-  await shipyard?.close();
-  await dex?.stop();
-});
+after(() => stack?.close());
 
 /** a -> b with a four-eyes gate after a: two approvals from group sre or bob. */
 function gatedTrain() {
@@ -63,10 +56,7 @@ function gatedTrain() {
   return { doc, a, b, commits: { [a]: randomCommit(), [b]: randomCommit() } };
 }
 
-const post = async (user: 'alice' | 'bob' | 'carol', path: string, body: object = {}) => {
-  const res = await fetch(`${gw.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${await dex.token(user)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-};
+const post = (user: 'alice' | 'bob' | 'carol', path: string, body: object = {}) => stack.post(user, path, body);
 const decide = (id: string, action: string) => `/api/trains/${encodeURIComponent(id)}/${action}`;
 const statement = (over: Partial<StatementRequest>) => gatewayKey.sign({ rel: '', act: 'approve', gate: '', sub: 'erin@example.com', groups: ['sre'], via: 'api', idp: dex.issuer, ...over });
 const pendingGate = (id: string) => eventually(async () => ((await trainStatus(shipyard, id, false)).gates[0].state === 'pending' ? true : undefined), 30_000, 'the gate to open');
