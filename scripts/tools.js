@@ -204,6 +204,13 @@ export const TOOLS = {
     build: { kind: 'apt', packages: ['bubblewrap'] },
     note: 'bwrap, the sandbox of untrusted (pull request) builds',
   },
+  // The dashboard's browser tests drive Debian's Chromium with playwright-core (no browser download).
+  chromium: {
+    version: 'debian',
+    binaries: ['chromium'],
+    build: { kind: 'apt', packages: ['chromium'] },
+    note: 'Chromium, for the dashboard tests (headless, driven by playwright-core)',
+  },
   'istio-crds': {
     version: 'v1.30.3',
     files: ['customresourcedefinitions.gen.yaml'],
