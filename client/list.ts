@@ -24,6 +24,8 @@ export interface ReleaseSummary {
   /** For a release that did not succeed: the type of the error that stopped it (status.error.type). */
   failureType?: string;
   trigger?: string;
+  /** The release train it belongs to, if any. */
+  train?: string;
   /** Started by code that subscribes to the freeze workflow (memo). */
   subscribed?: boolean;
   startTime: string;
@@ -36,6 +38,8 @@ export interface ListFilter {
   stage?: string;
   environment?: string;
   outcome?: string;
+  /** Releases of one train (ShipyardTrain). */
+  train?: string;
   running?: boolean;
   /** Only releases whose workflow runs on this task queue (a worker pool / line). */
   taskQueue?: string;
@@ -60,6 +64,7 @@ export async function listReleases(client: Client, filter: ListFilter, ctx: List
   eq(SA.stage.name, filter.stage);
   eq(SA.environment.name, filter.environment);
   eq(SA.outcome.name, filter.outcome);
+  eq(SA.train.name, filter.train);
   if (filter.running) clauses.push("ExecutionStatus = 'Running'");
   eq('TaskQueue', filter.taskQueue);
   const limit = filter.limit ?? 50;
@@ -80,6 +85,7 @@ export async function listReleases(client: Client, filter: ListFilter, ctx: List
       canaryWeight: sa.get(SA.canaryWeight),
       outcome: rowOutcome(w.status.name, sa.get(SA.outcome)),
       trigger: sa.get(SA.trigger),
+      train: sa.get(SA.train),
       subscribed: Boolean((w.memo as { subscribed?: boolean } | undefined)?.subscribed),
       startTime: w.startTime.toISOString(),
       closeTime: w.closeTime?.toISOString(),

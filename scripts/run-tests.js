@@ -5,6 +5,7 @@
 //                activities, the client, the CLI, crash safety
 //   cluster      a local Kubernetes control plane (kube-apiserver, etcd, kwok fake nodes) started
 //                here once: helm, GitOps, rollout health, Istio and Gateway API traffic, Prometheus analysis
+//   browser      the dashboard in headless Debian Chromium (playwright-core) against the dev server
 //   server       a real Temporal cluster (temporal-server on PostgreSQL, scripts/temporal-cluster.js,
 //                deploy/temporal/config.yaml) started here once: release paths and a server SIGKILL
 //   replay       committed histories replayed against today's workflow code
@@ -34,6 +35,8 @@ const TIERS = [
     temporal: true,
     cluster: true,
   },
+  // The dashboard in headless Debian Chromium (playwright-core), against the dev server and a real gateway.
+  { name: 'browser', dir: 'test/browser', tools: ['temporal', 'chromium'], temporal: true },
   // temporal: the CLI runs docker-compose's setup script in test/server/compose-setup.test.ts.
   // The tier's address is SHIPYARD_SERVER_TEMPORAL_ADDRESS: all tiers share one `node --test` run and
   // its environment, where TEMPORAL_ADDRESS is the dev server's (test/helpers/real-server.ts switches).
@@ -82,6 +85,7 @@ async function main() {
   const env = { ...process.env, SHIPYARD_TEST: '1', PATH: await toolPathEnv([...needed]) };
   if (needed.has('istio-crds')) env.SHIPYARD_ISTIO_CRDS = Object.values(await ensureTool('istio-crds'))[0];
   // The Gateway API CRDs are several files in one directory: kubectl applies the directory.
+  if (needed.has('chromium')) env.SHIPYARD_CHROMIUM = Object.values(await ensureTool('chromium'))[0];
   if (needed.has('gateway-api-crds')) env.SHIPYARD_GATEWAY_API_CRDS = dirname(Object.values(await ensureTool('gateway-api-crds'))[0]);
   // The real cluster (PostgreSQL + temporal-server) comes up while the dev server and kwok do.
   const realServerStart = files.some((f) => f.tier.realServer)

@@ -21,6 +21,8 @@ import { verifyGeneric, verifyGithub, verifyGitlab, type Verdict } from './signa
 import { TemporalGuard, TemporalUnavailable, type GuardOptions } from './temporal-guard.js';
 import { registerApiRoutes } from './api-routes.js';
 import { registerAlertRoutes } from './alert-routes.js';
+import { registerReadRoutes } from './read-routes.js';
+import { registerUiRoutes } from './ui-routes.js';
 import { noteOutcome, OneLineLogController } from './access-log.js';
 import { createGatewayIdentity, type GatewayIdentity } from './identity.js';
 
@@ -250,6 +252,11 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
   registerChatRoutes(app, { config, shipyard, guard, secrets, now, window, slackPrefix, count, replayed, unauthorized, unavailable, identity });
 
   registerApiRoutes(app, { shipyard, guard, identity, count });
+
+  // ---- the dashboard: its read API and its files ----
+
+  registerReadRoutes(app, { shipyard, guard, identity, count });
+  await registerUiRoutes(app);
 
   registerAlertRoutes(app, { config: config.alertmanager, shipyard, guard, identity, env, count, unauthorized });
 
