@@ -21,6 +21,7 @@ import { DEFAULT_OUT, describeInit, InitError, initRepository } from './init.js'
 import { DevCommandError, registerDevCommands } from './dev.js';
 import { gatewayApi, registerDecisionCommands } from './cli-decisions.js';
 import { registerTrainCommands } from './cli-train.js';
+import { registerDoraCommands } from './cli-dora.js';
 import { commitTimeIn, commitTimeOf } from './commit-time.js';
 
 const TRIGGERS: TriggerKind[] = ['cli', 'jenkins', 'webhook', 'chat', 'demo', 'api'];
@@ -222,6 +223,8 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .command('schema')
     .description('print the JSON Schema of the release spec')
     .action(() => io.out(releaseSpecJsonSchema()));
+
+  registerDoraCommands(program, { getClient, print, printJson, json: () => json });
 
   registerTrainCommands(program, { getClient, print, printJson, json: () => json, defaultIdentity, setExitCode: (code) => (exitCode = code) });
 
