@@ -1,6 +1,8 @@
 // When a released commit was made: the start of a change's lead time (DORA metrics, client/dora.ts).
 // Best effort everywhere: an unknown time leaves the trigger's commitTime unset, it never stops a start.
 import { execFile } from 'node:child_process';
+import type { Trigger } from '../workflows/types.js';
+import { isLocalRepo } from './commit.js';
 
 /** Before 1970 or past 9999 is a broken clock or a forged payload, not a commit time. */
 const LATEST = 253_402_300_799_000;
@@ -33,4 +35,16 @@ export async function commitTimeIn(gitDirs: string[], commit: string, timeoutMs 
     if (time) return time;
   }
   return undefined;
+}
+
+/**
+ * The trigger with the commit's time when the caller did not give one and the local git `checkout`,
+ * or the spec's source repository when it is a local path, has the commit. Only with a checkout (the
+ * CLI): the gateway's payloads carry the time. Never fails: unknown leaves it unset.
+ */
+export async function withCommitTime(trigger: Trigger, commit: string, checkout: string | undefined, sourceRepo: string): Promise<Trigger> {
+  if (trigger.commitTime || !checkout) return trigger;
+  const dirs = [checkout, ...(isLocalRepo(sourceRepo) && sourceRepo !== checkout ? [sourceRepo] : [])];
+  const commitTime = await commitTimeIn(dirs, commit).catch(() => undefined);
+  return commitTime ? { ...trigger, commitTime } : trigger;
 }

@@ -39,8 +39,8 @@ import type {
   Trigger,
 } from '../workflows/types.js';
 import { releaseId, releaseIdFor, selectEnvironments } from './release-id.js';
-import { isLocalRepo, resolveCommit } from './commit.js';
-import { commitTimeIn } from './commit-time.js';
+import { resolveCommit } from './commit.js';
+import { withCommitTime } from './commit-time.js';
 import { ShipyardUsageError } from './errors.js';
 import { readLeases, type LeaseView } from './leases.js';
 import { LineFreeze } from './freeze.js';
@@ -170,7 +170,7 @@ export class ShipyardClient {
       environments: selection.all || opts.buildOnly ? undefined : environments,
       buildOnly: opts.buildOnly || undefined,
       untrusted: opts.untrusted || undefined,
-      trigger: await withStartStatement(await withCommitTime(opts, commit), id, opts.signStart),
+      trigger: await withStartStatement(await withCommitTime(opts.trigger, commit, opts.checkout, opts.spec.source.repo), id, opts.signStart),
       taskQueues: queues.build || queues.deploy ? { build: queues.build, deploy: queues.deploy } : undefined,
       leaseCheckInterval: opts.leaseCheckInterval,
       analysisHistoryBudget: opts.analysisHistoryBudget,
@@ -393,18 +393,6 @@ export class ShipyardClient {
 export async function withStartStatement(trigger: Trigger, id: string, signStart?: (id: string) => Promise<string | undefined>): Promise<Trigger> {
   const statement = signStart ? await signStart(id) : undefined;
   return statement ? { ...trigger, statement } : trigger;
-}
-
-/**
- * The trigger with the commit's time (lead time) when the caller did not give one and a local git
- * checkout, or the spec's source when it is a local path, has the commit. Only with `checkout` (the
- * CLI): the gateway's payloads carry the time. Never fails: unknown leaves it unset.
- */
-async function withCommitTime(opts: StartReleaseOptions, commit: string): Promise<Trigger> {
-  if (opts.trigger.commitTime || !opts.checkout) return opts.trigger;
-  const dirs = [opts.checkout, ...(isLocalRepo(opts.spec.source.repo) && opts.spec.source.repo !== opts.checkout ? [opts.spec.source.repo] : [])];
-  const commitTime = await commitTimeIn(dirs, commit).catch(() => undefined);
-  return commitTime ? { ...opts.trigger, commitTime } : opts.trigger;
 }
 
 /** Changes whenever a progress fact could have been added (bounded lists keep their length when full). */
