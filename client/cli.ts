@@ -21,6 +21,8 @@ import { DEFAULT_OUT, describeInit, InitError, initRepository } from './init.js'
 import { DevCommandError, registerDevCommands } from './dev.js';
 import { gatewayApi, registerDecisionCommands } from './cli-decisions.js';
 import { registerTrainCommands } from './cli-train.js';
+import { registerDoraCommands } from './cli-dora.js';
+import { commitTimeIn, commitTimeOf } from './commit-time.js';
 
 const TRIGGERS: TriggerKind[] = ['cli', 'jenkins', 'webhook', 'chat', 'demo', 'api'];
 
@@ -82,6 +84,7 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .addOption(new Option('--trigger <kind>', 'what started it').choices(TRIGGERS).default(process.env.JENKINS_URL ? 'jenkins' : 'cli'))
     .option('--ref <ref>', 'git ref that triggered it, e.g. refs/tags/v1.2.3')
     .option('--build-url <url>', 'CI build URL, recorded for tracing', process.env.BUILD_URL)
+    .option('--commit-time <iso>', "when the commit was made (ISO 8601), for DORA lead time; default: from the git checkout, when it has the commit")
     .option('--retry-failed', 'start a new attempt when the earlier release of this commit did not succeed')
     .option('--untrusted', 'the source is untrusted (e.g. a pull request): the test gate and compiler run sandboxed (bubblewrap)')
     .option('--wait', 'follow progress and exit with the outcome code')
@@ -92,7 +95,7 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
       // identity is the token's, whatever --as says.
       const api = gatewayApi(opts.tokenFile);
       const me = api ? await api.call<{ identity: string }>('GET', '/api/whoami') : undefined;
-      const trigger = { kind: opts.trigger, by: me?.identity ?? opts.as, ref: opts.ref, deliveryId: opts.buildUrl };
+      const trigger = { kind: opts.trigger, by: me?.identity ?? opts.as, ref: opts.ref, deliveryId: opts.buildUrl, commitTime: cliCommitTime(opts.commitTime) };
       const signStart = api ? (rel: string) => api.startStatement(rel) : undefined;
       const spec = opts.file ? loadSpecFile(opts.file) : undefined;
       const c = await getClient();
@@ -110,7 +113,7 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
             // A short commit is looked up in the checkout the CLI runs in first (Jenkins' workspace).
             checkout: process.cwd(),
           })
-        : await startFromRepo(c, { repo: opts.repo, specPath: opts.specPath, commit: String(opts.commit), version: opts.version, environments: opts.env, trigger, retryFailed: Boolean(opts.retryFailed), untrusted: opts.untrusted ? true : undefined, signStart });
+        : await startFromRepo(c, { repo: opts.repo, specPath: opts.specPath, commit: String(opts.commit), version: opts.version, environments: opts.env, trigger: { ...trigger, commitTime: trigger.commitTime ?? (await commitTimeIn([process.cwd()], String(opts.commit))) }, retryFailed: Boolean(opts.retryFailed), untrusted: opts.untrusted ? true : undefined, signStart });
       // Progress goes to stderr under --wait (stdout is then the outcome), to stdout otherwise.
       const say = opts.wait ? (line: string) => io.err(`${line}\n`) : print;
       if (started.state === 'ended') {
@@ -221,6 +224,8 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .description('print the JSON Schema of the release spec')
     .action(() => io.out(releaseSpecJsonSchema()));
 
+  registerDoraCommands(program, { getClient, print, printJson, json: () => json });
+
   registerTrainCommands(program, { getClient, print, printJson, json: () => json, defaultIdentity, setExitCode: (code) => (exitCode = code) });
 
   registerDevCommands(program, {
@@ -312,6 +317,14 @@ function report(err: unknown, json: boolean, io: Io): number {
 function isConnectionError(err: unknown): boolean {
   const text = String((err as Error)?.message ?? err);
   return /ECONNREFUSED|UNAVAILABLE|failed to connect|Connection refused|deadline exceeded|tcp connect error/i.test(text);
+}
+
+/** --commit-time: empty (a CI variable with nothing in it) is unset; anything else must be a date. */
+function cliCommitTime(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const time = commitTimeOf(value.trim());
+  if (!time) throw new ShipyardUsageError(`--commit-time '${value}' is not an ISO 8601 date (e.g. 2026-01-31T12:00:00Z)`);
+  return time;
 }
 
 function positiveInt(value: string, flag: string): number {

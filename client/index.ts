@@ -40,6 +40,7 @@ import type {
 } from '../workflows/types.js';
 import { releaseId, releaseIdFor, selectEnvironments } from './release-id.js';
 import { resolveCommit } from './commit.js';
+import { withCommitTime } from './commit-time.js';
 import { ShipyardUsageError } from './errors.js';
 import { readLeases, type LeaseView } from './leases.js';
 import { LineFreeze } from './freeze.js';
@@ -169,7 +170,7 @@ export class ShipyardClient {
       environments: selection.all || opts.buildOnly ? undefined : environments,
       buildOnly: opts.buildOnly || undefined,
       untrusted: opts.untrusted || undefined,
-      trigger: await withStartStatement(opts.trigger, id, opts.signStart),
+      trigger: await withStartStatement(await withCommitTime(opts.trigger, commit, opts.checkout, opts.spec.source.repo), id, opts.signStart),
       taskQueues: queues.build || queues.deploy ? { build: queues.build, deploy: queues.deploy } : undefined,
       leaseCheckInterval: opts.leaseCheckInterval,
       analysisHistoryBudget: opts.analysisHistoryBudget,
@@ -235,7 +236,15 @@ export class ShipyardClient {
   /** How a finished release ended, from its result or its failure details (no worker needed). */
   async final(id: string, description?: WorkflowExecutionDescription): Promise<FinalState> {
     const d = description ?? (await this.describe(id));
-    const handle = this.client.workflow.getHandle(id, d.runId);
+    return this.finalOfRun(id, d.runId, d.status.name);
+  }
+
+  /**
+   * final() of a closed run known by its ID and how it closed (a visibility list entry's status name):
+   * no describe call. The result or failure is read from the run's close event.
+   */
+  async finalOfRun(id: string, runId: string, closedAs: string): Promise<FinalState> {
+    const handle = this.client.workflow.getHandle(id, runId);
     try {
       const status = (await handle.result()) as ReleaseStatus;
       return { outcome: 'succeeded', status };
@@ -248,7 +257,7 @@ export class ShipyardClient {
         if (entry) return { outcome: entry[0] as Outcome, status, message: cause.message };
         return { outcome: 'failed', status, message: cause.message };
       }
-      const name = d.status.name;
+      const name = closedAs;
       const outcome = name === 'CANCELLED' ? 'canceled' : name === 'TERMINATED' ? 'terminated' : name === 'TIMED_OUT' ? 'timed-out' : 'failed';
       return { outcome, status: null, message: cause?.message ?? err.message };
     }

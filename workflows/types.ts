@@ -32,6 +32,12 @@ export interface Trigger {
   /** Webhook delivery ID or CI build URL, for tracing. */
   deliveryId?: string;
   /**
+   * When the released commit was made (ISO 8601), for the lead time of DORA metrics (client/dora.ts);
+   * set by the starter (the gateway from the webhook payload, the CLI from its git checkout or
+   * --commit-time), absent when unknown.
+   */
+  commitTime?: string;
+  /**
    * A start statement signed by the gateway (decision-statement.ts) vouching for `by`; without a valid
    * one the trigger is recorded as unauthenticated. Never shown in status.
    */

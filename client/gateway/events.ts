@@ -1,5 +1,7 @@
 // Turning provider payloads into one shape: which repository, which ref, which commit, which kind
 // of event. Anything Shipyard does not act on becomes an `ignored` result with the reason.
+import { commitTimeOf } from '../commit-time.js';
+
 export type Provider = 'github' | 'gitlab' | 'generic';
 export type EventKind = 'push' | 'tag' | 'pull_request';
 
@@ -17,6 +19,8 @@ export interface GitEvent {
   pullRequest?: number;
   /** A pull request whose head is in another repository than its base (a fork); unknown counts as a fork. */
   fork?: boolean;
+  /** When the commit was made (ISO 8601, UTC), from the payload when it says: the lead time of DORA metrics. */
+  commitTime?: string;
 }
 
 export type Normalized = { event: GitEvent } | { ignored: string } | { ping: true } | { invalid: string };
@@ -36,7 +40,18 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 && v.length <= 1024 ? v : undefined;
 }
 
-function fromRefPush(provider: Provider, body: Json, repo: string | undefined, commit: unknown, deliveryId: string, sender: string): Normalized {
+/** The timestamp of the pushed commit in a GitLab push: the entry of `commits[]` that is the checked-out head. */
+function gitlabCommitTime(body: Json, commit: unknown): string | undefined {
+  if (!Array.isArray(body?.commits)) return undefined;
+  const head = body.commits.find((c: unknown) => typeof c === 'object' && c !== null && (c as Json).id === commit);
+  return commitTimeOf(head?.timestamp);
+}
+
+function withCommitTime(commitTime: string | undefined): { commitTime?: string } {
+  return commitTime ? { commitTime } : {};
+}
+
+function fromRefPush(provider: Provider, body: Json, repo: string | undefined, commit: unknown, deliveryId: string, sender: string, commitTime?: string): Normalized {
   const ref = str(body.ref);
   if (!repo) return { invalid: 'payload has no repository name' };
   if (!ref) return { invalid: 'payload has no ref' };
@@ -44,7 +59,7 @@ function fromRefPush(provider: Provider, body: Json, repo: string | undefined, c
   if (typeof commit !== 'string' || !SHA.test(commit)) return { invalid: 'payload has no 40-hex commit' };
   const { branch, tag } = refParts(ref);
   if (!branch && !tag) return { ignored: `ref ${ref} is neither a branch nor a tag` };
-  return { event: { provider, kind: tag ? 'tag' : 'push', repo, ref, branch, tag, commit, deliveryId, sender } };
+  return { event: { provider, kind: tag ? 'tag' : 'push', repo, ref, branch, tag, commit, deliveryId, sender, ...withCommitTime(commitTime) } };
 }
 
 export function normalizeGithub(eventName: string | undefined, deliveryId: string, body: Json): Normalized {
@@ -55,7 +70,8 @@ export function normalizeGithub(eventName: string | undefined, deliveryId: strin
     case 'ping':
       return { ping: true };
     case 'push':
-      return fromRefPush('github', body, repo, body.after, deliveryId, sender);
+      // head_commit is the commit the pushed ref now names (null when it was deleted); a tag push carries it too.
+      return fromRefPush('github', body, repo, body.after, deliveryId, sender, commitTimeOf(body.head_commit?.timestamp));
     case 'pull_request': {
       const action = str(body.action);
       if (!['opened', 'synchronize', 'reopened'].includes(action ?? '')) return { ignored: `pull_request action '${action}' starts nothing` };
@@ -79,8 +95,10 @@ export function normalizeGitlab(eventName: string | undefined, deliveryId: strin
   const sender = str(body?.user_username) ?? str(body?.user?.username) ?? 'gitlab';
   switch (eventName) {
     case 'Push Hook':
-    case 'Tag Push Hook':
-      return fromRefPush('gitlab', body, repo, body.checkout_sha ?? body.after, deliveryId, sender);
+    case 'Tag Push Hook': {
+      const commit = body.checkout_sha ?? body.after;
+      return fromRefPush('gitlab', body, repo, commit, deliveryId, sender, gitlabCommitTime(body, commit));
+    }
     case 'Merge Request Hook': {
       const attrs = body.object_attributes ?? {};
       if (!['open', 'update', 'reopen'].includes(attrs.action)) return { ignored: `merge request action '${attrs.action}' starts nothing` };
@@ -98,7 +116,10 @@ export function normalizeGitlab(eventName: string | undefined, deliveryId: strin
   }
 }
 
-/** Generic body: { event: push|tag|pull_request, repo, ref, commit, sender?, fork? } (a pull request is a fork unless fork: false). */
+/**
+ * Generic body: { event: push|tag|pull_request, repo, ref, commit, sender?, fork?, commitTime? } (a pull
+ * request is a fork unless fork: false; commitTime, ISO 8601, is dropped when it is not a date).
+ */
 export function normalizeGeneric(deliveryId: string, body: Json): Normalized {
   const kind = body?.event;
   if (!['push', 'tag', 'pull_request'].includes(kind)) return { ignored: `event '${String(kind).slice(0, 40)}' is not routed (push, tag, pull_request are)` };
@@ -109,5 +130,5 @@ export function normalizeGeneric(deliveryId: string, body: Json): Normalized {
   if (typeof body.commit !== 'string' || !SHA.test(body.commit)) return { invalid: 'body has no 40-hex commit' };
   const { branch, tag } = refParts(ref);
   const fork = kind === 'pull_request' ? body.fork !== false : undefined;
-  return { event: { provider: 'generic', kind, repo, ref, branch: branch ?? str(body.branch), tag, commit: body.commit, deliveryId, sender: str(body.sender) ?? 'generic', ...(fork === undefined ? {} : { fork }) } };
+  return { event: { provider: 'generic', kind, repo, ref, branch: branch ?? str(body.branch), tag, commit: body.commit, deliveryId, sender: str(body.sender) ?? 'generic', ...(fork === undefined ? {} : { fork }), ...withCommitTime(commitTimeOf(body.commitTime)) } };
 }

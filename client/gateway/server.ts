@@ -134,7 +134,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
     }
     const { route: rule, version, untrusted } = routed.routed;
     const started = process.hrtime.bigint();
-    const trigger = { kind: 'webhook' as const, by: triggeredBy(event), ref: event.ref, deliveryId: `${event.provider}:${event.deliveryId}` };
+    const trigger = { kind: 'webhook' as const, by: triggeredBy(event), ref: event.ref, deliveryId: `${event.provider}:${event.deliveryId}`, commitTime: event.commitTime };
     // A mapped sender is vouched for by the webhook's signature: the release gets a start statement.
     const mapped = Object.hasOwn(config.senders[event.provider] ?? {}, event.sender);
     const signStart = mapped

@@ -80,7 +80,8 @@ describe('webhooks start releases (real dev server, real HTTP)', () => {
     assert.equal(again.body.releaseId, first.body.releaseId);
     await eventually(async () => (await releases()).filter((id) => id === first.body.releaseId).length === 1, 10_000, 'one workflow');
     const input = await startInput(shipyard, first.body.releaseId);
-    assert.deepEqual(input.trigger, { kind: 'webhook', by: 'octocat', ref: 'refs/heads/main', deliveryId: 'github:delivery-push-1' });
+    // commitTime: head_commit.timestamp (14:02:21+01:00), for DORA lead time.
+    assert.deepEqual(input.trigger, { kind: 'webhook', by: 'octocat', ref: 'refs/heads/main', deliveryId: 'github:delivery-push-1', commitTime: '2026-11-20T13:02:21.000Z' });
     assert.equal(input.version, '0d1a26e67d8f');
     assert.deepEqual(input.environments, ['staging']);
     assert.equal(input.untrusted, undefined, 'a push to a trusted route builds as before');
@@ -138,6 +139,8 @@ describe('webhooks start releases (real dev server, real HTTP)', () => {
     assert.deepEqual([a.body.status, b.body.status], ['started', 'existing']);
     assert.equal(a.body.releaseId, `release/${service}/staging/da1560886d4f094c3e6c9ef40349f7d38b5d27d7`);
     assert.equal(a.body.deliveryId, 'gl-key-1');
+    // The commit of commits[] that is checkout_sha, 14:02:21+02:00.
+    assert.equal((await startInput(shipyard, a.body.releaseId)).trigger.commitTime, '2026-11-20T12:02:21.000Z');
     const tag = await send(`${gw.url}/webhooks/gitlab`, fixture('gitlab-tag'), gitlabHeaders('Tag Push Hook'));
     assert.equal(tag.body.releaseId, `release/${service}/all/82b3d5ae55f7080f1e6022629cdb57bfae7cccc7`);
     assert.equal((await startInput(shipyard, tag.body.releaseId)).version, 'v2.0.0');
