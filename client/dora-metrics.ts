@@ -1,6 +1,6 @@
 // DORA metrics as Prometheus gauges, computed at scrape time (prom-client's async collect()) from
 // `read` (readDora over the gateway's client). One read serves every gauge of a scrape and is kept
-// for 60 s, so scrapes do not hammer Temporal; a failed read is shipyard_dora_up 0 and no DORA
+// for 60 s, so scrapes do not hammer Temporal (after that, served while the next read runs); a failed read is shipyard_dora_up 0 and no DORA
 // samples, never a failed scrape (the registry's other metrics are still served).
 import { Gauge, type Registry } from 'prom-client';
 import type { DoraResult } from './dora-source.js';
@@ -31,22 +31,30 @@ type Read = { ok: true; result: DoraResult } | { ok: false };
 export function registerDoraGauges(registry: Registry, read: () => Promise<DoraResult>, opts: DoraGaugeOptions = {}) {
   const ttlMs = opts.ttlMs ?? 60_000;
   const now = opts.now ?? Date.now;
-  let cached: { at: number; value: Promise<Read> } | undefined;
-  // Every gauge of one scrape (collected concurrently) shares one read, in flight or done.
+  let last: Read | undefined;
+  let inflight: Promise<Read> | undefined;
+  let readAt = -Infinity;
+  // Every gauge of one scrape (collected concurrently) shares one read. Once a read has finished, a
+  // scrape never waits for the next one: it is served the last answer while a fresh read runs
+  // (a first read over many releases can take seconds; Prometheus scrapes time out).
   const current = (): Promise<Read> => {
-    if (!cached || now() - cached.at >= ttlMs) {
-      cached = {
-        at: now(),
-        value: read().then(
+    if (!inflight && now() - readAt >= ttlMs) {
+      readAt = now();
+      inflight = read()
+        .then(
           (result): Read => ({ ok: true, result }),
           (err): Read => {
             opts.onError?.(err);
             return { ok: false };
           },
-        ),
-      };
+        )
+        .then((r) => {
+          last = r;
+          inflight = undefined;
+          return r;
+        });
     }
-    return cached.value;
+    return last ? Promise.resolve(last) : inflight!;
   };
 
   const perRow = (name: string, help: string, value: (r: DoraRow) => number | null) =>

@@ -105,6 +105,13 @@ export const GatewayConfigSchema = z.strictObject({
     .describe('The payload codec endpoint for the Temporal UI: /codec/encode and /codec/decode (needs codec keys, config/payload-codec.ts)'),
   routes: z.array(RouteSchema).default([]),
   alertmanager: AlertmanagerSchema.optional(),
+  dora: z
+    .strictObject({
+      metricsWindowDays: z.number().int().min(1).max(365).default(30).describe('The window of the shipyard_dora_* gauges on /metrics'),
+      metrics: z.boolean().default(true).describe('Export DORA gauges on /metrics (computed at scrape time, cached 60 s)'),
+    })
+    .default({ metricsWindowDays: 30, metrics: true })
+    .describe('DORA metrics from release records: GET /api/dora and the shipyard_dora_* gauges'),
   identity: IdentitySchema.describe('Who may decide: ID token verification and the keys that sign decision statements'),
   senders: z
     .strictObject({

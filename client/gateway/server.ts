@@ -23,6 +23,8 @@ import { registerApiRoutes } from './api-routes.js';
 import { registerAlertRoutes } from './alert-routes.js';
 import { registerReadRoutes } from './read-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
+import { DoraRecordCache, readDora } from '../dora-source.js';
+import { registerDoraGauges } from '../dora-metrics.js';
 import { noteOutcome, OneLineLogController } from './access-log.js';
 import { createGatewayIdentity, type GatewayIdentity } from './identity.js';
 
@@ -255,7 +257,15 @@ export async function buildGateway(opts: GatewayOptions): Promise<{ app: Fastify
 
   // ---- the dashboard: its read API and its files ----
 
-  registerReadRoutes(app, { shipyard, guard, identity, count });
+  // One record cache for the process: a closed release never changes, so each is read once.
+  const doraCache = new DoraRecordCache();
+  const dora = (q: { service?: string; environment?: string; windowDays: number }) => readDora(shipyard, { ...q, cache: doraCache });
+  registerReadRoutes(app, { shipyard, guard, identity, count, dora });
+  if (config.dora.metrics) {
+    registerDoraGauges(metrics.registry, () => guard.call(() => dora({ windowDays: config.dora.metricsWindowDays })), {
+      onError: (err) => app.log.warn({ err: (err as Error).message }, 'DORA metrics: reading release records failed'),
+    });
+  }
   await registerUiRoutes(app);
 
   registerAlertRoutes(app, { config: config.alertmanager, shipyard, guard, identity, env, count, unauthorized });

@@ -79,6 +79,10 @@ describe('registerDoraGauges', () => {
     assert.ok((await samples(registry)).includes('shipyard_dora_deployments{service="api",environment="production"} 6'));
     assert.equal(reads, 1);
     t += 1;
+    // The first scrape after the ttl starts a fresh read and is served the last answer meanwhile.
+    const stale = await samples(registry);
+    assert.equal(reads, 2);
+    assert.ok(stale.includes('shipyard_dora_deployments{service="api",environment="production"} 6'), 'served while the fresh read runs');
     const after = await samples(registry);
     assert.equal(reads, 2);
     assert.ok(after.includes('shipyard_dora_deployments{service="web",environment="production"} 1'));
@@ -106,6 +110,7 @@ describe('registerDoraGauges', () => {
     fail = false;
     assert.deepEqual(await samples(registry), down, 'the failure is kept for the ttl too');
     t += 60_000;
+    assert.deepEqual(await samples(registry), down, 'served the last answer while the retry runs');
     const s = await samples(registry);
     assert.ok(s.includes('shipyard_dora_up 1'));
     assert.ok(s.includes('shipyard_dora_window_days 30'));
@@ -113,6 +118,7 @@ describe('registerDoraGauges', () => {
     // Down again: the per-row gauges empty, the window stays what was last read.
     fail = true;
     t += 60_000;
+    assert.ok((await samples(registry)).includes('shipyard_dora_up 1'), 'the last good answer while the failing read runs');
     assert.deepEqual(await samples(registry), ['shipyard_dora_up 0', 'shipyard_dora_window_days 30', 'shipyard_gateway_requests_total 3']);
     assert.equal(errors.length, 2);
   });
