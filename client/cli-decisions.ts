@@ -160,6 +160,16 @@ export function registerDecisionCommands(program: Command, ctx: DecisionContext)
     });
 
   program
+    .command('token')
+    .description('print your ID token (from shipyard login, SHIPYARD_ID_TOKEN or --token-file), e.g. to sign in to the dashboard')
+    .option('--token-file <file>', 'a file holding your ID token')
+    .action(async (opts) => {
+      const creds = credentials(process.env, opts.tokenFile);
+      if (!creds) throw new ShipyardUsageError('no ID token: run shipyard login, or set SHIPYARD_ID_TOKEN or --token-file');
+      print(creds.token);
+    });
+
+  program
     .command('whoami')
     .description('who the gateway says you are (it verifies your ID token)')
     .option('--token-file <file>', 'a file holding your ID token')

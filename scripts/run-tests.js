@@ -36,7 +36,7 @@ const TIERS = [
     cluster: true,
   },
   // The dashboard in headless Debian Chromium (playwright-core), against the dev server and a real gateway.
-  { name: 'browser', dir: 'test/browser', tools: ['temporal', 'chromium'], temporal: true },
+  { name: 'browser', dir: 'test/browser', tools: ['temporal', 'chromium', 'dex'], temporal: true },
   // temporal: the CLI runs docker-compose's setup script in test/server/compose-setup.test.ts.
   // The tier's address is SHIPYARD_SERVER_TEMPORAL_ADDRESS: all tiers share one `node --test` run and
   // its environment, where TEMPORAL_ADDRESS is the dev server's (test/helpers/real-server.ts switches).

@@ -199,7 +199,7 @@ test('the dashboard lists, filters, draws and decides real releases', async (t) 
   }
 });
 
-test('the gateway serves the dashboard with a strict CSP and reads need a token when OIDC is on', async () => {
+test('the gateway serves the dashboard under a strict CSP; the read API refuses what it cannot use', async () => {
   const spec = twoEnvSpec({ service: uniqueName('dash-h'), withBuild: false });
   const gw = await startGateway(ctx.shipyard, gatewayConfig(spec));
   try {

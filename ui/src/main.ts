@@ -42,13 +42,14 @@ function route(): void {
 }
 
 async function start(): Promise<void> {
+  let refused: string | undefined;
   try {
-    session = await loadSession();
+    ({ session, refused } = await loadSession());
   } catch (err) {
     fill(main, h('p', { class: 'error', role: 'alert' }, `The gateway did not answer: ${(err as Error).message}`));
     return;
   }
-  renderSession(document.getElementById('session')!, session, () => void start());
+  renderSession(document.getElementById('session')!, session, () => void start(), refused);
   route();
 }
 

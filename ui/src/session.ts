@@ -1,23 +1,23 @@
 // Who the page acts as. With OIDC on (production), the user pastes an ID token (`shipyard token`
 // prints the one `shipyard login` saved); the gateway verifies it on every call and names the
 // identity here. Without OIDC (development) the page says decisions are unauthenticated.
-import { credentials, get, type Session } from './api';
+import { ApiError, credentials, get, type Session } from './api';
 import { fill, h } from './dom';
 
-export async function loadSession(): Promise<Session> {
+/** The session; a stored token the gateway refuses (expired, foreign) is forgotten and said why. */
+export async function loadSession(): Promise<{ session: Session; refused?: string }> {
   try {
-    return await get<Session>('/api/session');
+    return { session: await get<Session>('/api/session') };
   } catch (err) {
-    // An expired or foreign token: forget it and ask again.
-    if (credentials.token()) {
+    if (credentials.token() && err instanceof ApiError && err.status === 401) {
       credentials.setToken(null);
-      return get<Session>('/api/session');
+      return { session: await get<Session>('/api/session'), refused: err.detail ?? err.message };
     }
     throw err;
   }
 }
 
-export function renderSession(el: HTMLElement, session: Session, changed: () => void): void {
+export function renderSession(el: HTMLElement, session: Session, changed: () => void, refused?: string): void {
   if (!session.tokens) {
     fill(el, h('span', { class: 'mode' }, `${session.mode} mode: no sign-in; decisions are recorded as unauthenticated`));
     return;
@@ -43,5 +43,5 @@ export function renderSession(el: HTMLElement, session: Session, changed: () => 
     credentials.setToken(String(new FormData(form).get('token') ?? '').trim() || null);
     changed();
   });
-  fill(el, form);
+  fill(el, form, refused ? h('p', { class: 'error', role: 'alert' }, `Token refused: ${refused}`) : null);
 }
