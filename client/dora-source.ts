@@ -4,21 +4,13 @@
 // gateway's /metrics and dashboard): only releases closed since the last read cost a Temporal call.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { SA } from '../workflows/search-attributes.js';
-import { computeDora, doraRecordOf, windowOf, type DoraRecord, type DoraRow, type DoraWindow } from './dora.js';
+import { computeDora, doraRecordOf, windowOf, type DoraRecord, type DoraResult, type DoraRow, type DoraWindow } from './dora.js';
+
+export type { DoraResult };
 import { ShipyardUsageError } from './errors.js';
 import type { ShipyardClient } from './index.js';
 import { KEYWORD } from './list.js';
 
-export interface DoraResult {
-  rows: DoraRow[];
-  window: DoraWindow;
-  /** Closed releases looked at (from the cache or Temporal). */
-  releasesRead: number;
-  /** True when `limit` releases closed in the window: older ones were not read (the oldest days are short). */
-  truncated: boolean;
-  /** Ended outside Shipyard (terminated, timed out, canceled before it started): no status, not counted. */
-  skipped: number;
-}
 
 /** What readDora caches: a run's record, or null for a run without a status (skipped). */
 export interface DoraCache {

@@ -216,3 +216,15 @@ function rowOf(service: string, environment: string, events: Event[], window: Do
     },
   };
 }
+
+/** What readDora (dora-source.ts) answers: the rows and how they were read. */
+export interface DoraResult {
+  rows: DoraRow[];
+  window: DoraWindow;
+  /** Closed releases looked at (from the cache or Temporal). */
+  releasesRead: number;
+  /** True when `limit` releases closed in the window: older ones were not read (the oldest days are short). */
+  truncated: boolean;
+  /** Ended outside Shipyard (terminated, timed out, canceled before it started): no status, not counted. */
+  skipped: number;
+}

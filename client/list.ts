@@ -4,34 +4,12 @@ import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { SA } from '../workflows/search-attributes.js';
 import type { ReleaseStatus } from '../workflows/types.js';
 import { ShipyardUsageError } from './errors.js';
+import type { ReleaseSummary } from './view-types.js';
+
+export type { ReleaseSummary };
 
 /** What a keyword filter value (and a version tag) may hold. */
 export const KEYWORD = /^[A-Za-z0-9._\/:+-]{1,200}$/;
-
-export interface ReleaseSummary {
-  releaseId: string;
-  runId: string;
-  status: string;
-  service?: string;
-  environment?: string;
-  version?: string;
-  commit?: string;
-  /** ShipyardStage; `queued` for a running release no stage was recorded for yet. */
-  stage?: string;
-  canaryWeight?: number;
-  /** How it ended (or running). Ended outside Shipyard (terminated, canceled, timed out) is said so. */
-  outcome?: string;
-  /** For a release that did not succeed: the type of the error that stopped it (status.error.type). */
-  failureType?: string;
-  trigger?: string;
-  /** The release train it belongs to, if any. */
-  train?: string;
-  /** Started by code that subscribes to the freeze workflow (memo). */
-  subscribed?: boolean;
-  startTime: string;
-  closeTime?: string;
-  url: string;
-}
 
 export interface ListFilter {
   service?: string;

@@ -5,38 +5,11 @@
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { ShipyardClient } from './index.js';
 import type { ReleaseInput, ReleaseStatus } from '../workflows/types.js';
+import type { EnvironmentPlan, ReleaseView } from './view-types.js';
+
+export type { EnvironmentPlan, ReleaseView };
 import { rowOutcome } from './list.js';
 import { SA } from '../workflows/search-attributes.js';
-
-/** What the page needs of an environment's spec: enough to draw thresholds, not the whole spec. */
-export interface EnvironmentPlan {
-  name: string;
-  clusters?: string[];
-  approval?: { approvers: string[]; required: number };
-  canary?: {
-    steps: string[];
-    metrics: { name: string; min?: number; max?: number; interval: string; dryRun: boolean }[];
-    judge?: { pass: number; marginal: number; metrics: string[] };
-  };
-}
-
-export interface ReleaseView {
-  releaseId: string;
-  runId: string;
-  /** The workflow's execution status (RUNNING, COMPLETED, FAILED, ...). */
-  execution: string;
-  outcome: string;
-  /** Why it ended the way it did (the failure's message), for releases that did not succeed. */
-  message?: string;
-  startTime: string;
-  closeTime?: string;
-  historyLength: number;
-  train?: string;
-  /** The workflow in the Temporal UI. */
-  url: string;
-  status: ReleaseStatus | null;
-  plan: EnvironmentPlan[];
-}
 
 /** A one-line description of a canary step, in the spec's own words. */
 export function describeStep(step: Record<string, unknown>): string {

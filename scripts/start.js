@@ -127,6 +127,7 @@ async function main() {
   log('Shipyard is running.');
   if (uiUrl) log(`  Temporal UI:      ${uiUrl}  (releases are workflows; filter by ShipyardService, ShipyardStage, ...)`);
   log(codecKeys ? `  payloads:         encrypted; the UI decodes through http://127.0.0.1:${gatewayPort}/codec` : '  payloads:         not encrypted (set SHIPYARD_CODEC_KEY or SHIPYARD_CODEC_KEYS to turn it on)');
+  log(`  dashboard:        http://127.0.0.1:${gatewayPort}/ui/`);
   log(`  webhook gateway:  http://127.0.0.1:${gatewayPort}/webhooks/{github,gitlab,generic}  (generic secret: ${process.env.SHIPYARD_WEBHOOK_SECRET ? '$SHIPYARD_WEBHOOK_SECRET' : secretFile})`);
   log(`  tools in a shell: source ${envFile}   (temporal, kubectl, helm, ...${demoInfra ? '; KUBECONFIG of the local cluster' : ''})`);
   log(`  start the demo:   npm run demo`);

@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ShipyardClient } from '../index.js';
 import { ShipyardUsageError } from '../errors.js';
-import { CallerRefused, type Caller, type GatewayIdentity } from './identity.js';
+import { CallerRefused, refuseCaller, type Caller, type GatewayIdentity } from './identity.js';
 import type { TemporalGuard } from './temporal-guard.js';
 import { problem } from './http.js';
 import { sendControl } from './control.js';
@@ -57,8 +57,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     } catch (err) {
       if (!(err instanceof CallerRefused)) throw err;
       count(ROUTE, err.status === 401 ? 'unauthorized' : 'unavailable');
-      if (err.status === 401) reply.header('WWW-Authenticate', `Bearer error="invalid_token", error_description="${err.reason}"`);
-      void problem(reply, err.status, err.status === 401 ? 'unauthorized' : 'identity provider unavailable', err.message);
+      void refuseCaller(reply, err);
       return undefined;
     }
   }

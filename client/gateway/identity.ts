@@ -5,7 +5,8 @@
 // With signing keys configured, every decision and start the gateway hands to Temporal carries a
 // statement signed for exactly that release and action. Development mode (no OIDC configured, not
 // production) lets /api callers name themselves; what they do is recorded as unauthenticated.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { problem } from './http.js';
 import { parseSigningKey, publicJwk } from '../../config/decision-keys.js';
 import { createOidcVerifier, TokenVerificationError, type OidcVerifier } from '../auth/oidc.js';
 import { createStatementSigner, type StatementRequest, type StatementSigner } from '../auth/statement-signer.js';
@@ -31,6 +32,12 @@ export class CallerRefused extends Error {
   ) {
     super(message);
   }
+}
+
+/** The answer to a refused caller: 401 with a WWW-Authenticate challenge, or 503 when the issuer is down. */
+export function refuseCaller(reply: FastifyReply, err: CallerRefused) {
+  if (err.status === 401) reply.header('WWW-Authenticate', `Bearer error="invalid_token", error_description="${err.reason}"`);
+  return problem(reply, err.status, err.status === 401 ? 'unauthorized' : 'identity provider unavailable', err.message);
 }
 
 export interface GatewayIdentity {

@@ -12,7 +12,7 @@ import { ShipyardUsageError } from '../errors.js';
 import { KEYWORD, type ListFilter } from '../list.js';
 import { PlanCache, releaseView } from '../release-view.js';
 import { listTrains, trainStatus } from '../train.js';
-import { CallerRefused, type Caller, type GatewayIdentity } from './identity.js';
+import { CallerRefused, refuseCaller, type Caller, type GatewayIdentity } from './identity.js';
 import { problem } from './http.js';
 import type { TemporalGuard } from './temporal-guard.js';
 
@@ -50,8 +50,7 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadDeps): void {
     } catch (err) {
       if (!(err instanceof CallerRefused)) throw err;
       count(ROUTE, err.status === 401 ? 'unauthorized' : 'unavailable');
-      if (err.status === 401) reply.header('WWW-Authenticate', `Bearer error="invalid_token", error_description="${err.reason}"`);
-      void problem(reply, err.status, err.status === 401 ? 'unauthorized' : 'identity provider unavailable', err.message);
+      void refuseCaller(reply, err);
       return undefined;
     }
   }

@@ -49,6 +49,19 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
   return startCli(args, env, timeoutMs).done;
 }
 
+/** The CLI run in `cwd` (the Jenkins workspace case: the checkout is the working directory). */
+export function runCliIn(cwd: string, args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
 /** The CLI's task queue settings for a test's own queues. */
 export function queueEnv(queues: { orchestrator: string; build: string; deploy: string }) {
   return {

@@ -3,7 +3,7 @@
 // already ended says how it ended. Releases that must run are served by workers with MOCKED activities.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { EXIT } from '../../client/exit-codes.js';
 import { resolveCommit } from '../../client/commit.js';
 import { twoEnvSpec } from '../helpers/specs.js';
-import { CLI, runCli, type CliResult } from '../helpers/cli.js';
+import { runCli, runCliIn } from '../helpers/cli.js';
 import { createRepo, type TestRepo } from '../helpers/git.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
 import { SA } from '../../workflows/search-attributes.js';
@@ -40,18 +40,6 @@ function specFile(service: string, repoRef: string, at = dir): string {
   return file;
 }
 
-/** The CLI run in `cwd` (the Jenkins workspace case: the checkout is the working directory). */
-function runCliIn(cwd: string, args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 const idle = () => ({ SHIPYARD_ORCHESTRATOR_QUEUE: uniqueName('idle') });
 

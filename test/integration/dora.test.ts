@@ -4,7 +4,7 @@
 // them back through visibility and the close events.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { readDora, DoraRecordCache } from '../../client/dora-source.js';
 import type { ReleaseStatus } from '../../workflows/types.js';
 import { EXIT } from '../../client/exit-codes.js';
 import { twoEnvSpec } from '../helpers/specs.js';
-import { CLI, queueEnv, runCli, type CliResult } from '../helpers/cli.js';
+import { queueEnv, runCli, runCliIn } from '../helpers/cli.js';
 import { createRepo } from '../helpers/git.js';
 import { FakeWorld } from '../helpers/fake-activities.js';
 import { startRelease } from '../helpers/release.js';
@@ -27,17 +27,6 @@ after(async () => {
   await ctx.close();
 });
 
-function runCliIn(cwd: string, args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 /** When the stage record `stage@environment` of a status ended (ms). */
 function ended(s: ReleaseStatus, stage: string, environment: string): number {

@@ -63,6 +63,12 @@ const otherRelease = (rng: Rng) => `release/${rng.pick([service, 'payments', 'x'
 function apiCases(rng: Rng, n: number, id: string, material: ForgeryMaterial, signed: Forgery[]): Case[] {
   const paths: [string, string][] = [
     ['GET', '/api/whoami'],
+    // The dashboard's reads: the same token check as decisions.
+    ['GET', `/api/releases?service=${service}`],
+    ['GET', `/api/releases/${encodeURIComponent(id)}`],
+    ['GET', '/api/trains'],
+    ['GET', `/api/trains/${encodeURIComponent('train/x/0123456789abcdef')}`],
+    ['GET', '/api/dora?window=30d'],
     ...['approve', 'reject', 'abort', 'pause', 'resume'].map((a): [string, string] => ['POST', act(id, a)]),
     ['POST', '/api/freeze'],
     ['POST', '/api/unfreeze'],

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeDora, doraRecordOf, windowOf, type DoraRecord } from '../../client/dora.js';
 import type { ReleaseStatus, StageRecord } from '../../workflows/types.js';
+import { releaseStatus } from '../helpers/status.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 const H = 3_600_000;
@@ -12,31 +13,14 @@ const at = (hours: number) => new Date(T0 + hours * H).toISOString();
 const WINDOW = { from: at(0), to: at(240), days: 10 };
 
 function status(over: Partial<ReleaseStatus> & { stages: StageRecord[] }): ReleaseStatus {
-  return {
+  return releaseStatus({
     releaseId: 'release/api/all/c',
     service: 'api',
-    version: 'v1',
     commit: 'c'.repeat(40),
     trigger: { kind: 'webhook', by: 'alice' },
-    environments: ['staging', 'production'],
-    stage: 'done',
-    outcome: 'succeeded',
-    paused: null,
-    policy: null,
-    canary: null,
-    approvals: { pending: null, decisions: [] },
-    metrics: [],
-    analyses: [],
-    compensation: [],
-    build: null,
-    image: null,
-    deployments: [],
-    notifications: [],
-    error: null,
-    abort: null,
     startedAt: at(0),
     ...over,
-  } as ReleaseStatus;
+  });
 }
 
 const stage = (s: StageRecord['stage'], environment: string | undefined, start: number, end: number, result: StageRecord['result'] = 'ok'): StageRecord => ({

@@ -7,39 +7,22 @@ import { formatList, formatStatus } from '../../client/format.js';
 import { rowOutcome } from '../../client/list.js';
 import type { LeaseView } from '../../client/leases.js';
 import type { ReleaseStatus } from '../../workflows/types.js';
+import { releaseStatus } from '../helpers/status.js';
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 /** Seconds after T0, as the ISO string the workflow records. */
 const t = (s: number) => new Date(T0 + s * 1000).toISOString();
 
 function base(over: Partial<ReleaseStatus> = {}): ReleaseStatus {
-  return {
+  return releaseStatus({
     releaseId: 'release/pay/all/0123456789abcdef0123456789abcdef01234567',
     service: 'pay',
-    version: 'v1',
-    commit: '0123456789abcdef0123456789abcdef01234567',
-    trigger: { kind: 'cli', by: 'carol' },
-    environments: ['staging', 'production'],
     stage: 'canary',
     environment: 'production',
     outcome: 'running',
-    paused: null,
-    policy: null,
-    canary: null,
-    stages: [],
-    approvals: { pending: null, decisions: [] },
-    metrics: [],
-    analyses: [],
-    compensation: [],
-    build: null,
-    image: null,
-    deployments: [],
-    notifications: [],
-    error: null,
-    abort: null,
     startedAt: t(0),
     ...over,
-  };
+  });
 }
 
 const metric = (at: number, value: number) => ({
