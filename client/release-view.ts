@@ -9,19 +9,8 @@ import type { EnvironmentPlan, ReleaseView } from './view-types.js';
 
 export type { EnvironmentPlan, ReleaseView };
 import { rowOutcome } from './list.js';
+import { describeStep } from '../spec/describe-step.js';
 import { SA } from '../workflows/search-attributes.js';
-
-/** A one-line description of a canary step, in the spec's own words. */
-export function describeStep(step: Record<string, unknown>): string {
-  const [kind, value] = Object.entries(step)[0] ?? ['?', undefined];
-  if (value === null || value === undefined) return kind;
-  if (typeof value !== 'object') return `${kind} ${value}`;
-  const v = value as Record<string, unknown>;
-  if (kind === 'analysis' && Array.isArray(v.metrics)) return `analysis ${v.metrics.join(', ')}`;
-  if (kind === 'pause' && Object.keys(v).length === 0) return 'pause (until resumed)';
-  if (kind === 'judge' && typeof v.window === 'string') return `judge over ${v.window}`;
-  return `${kind} ${JSON.stringify(v)}`;
-}
 
 export function planOf(input: ReleaseInput): EnvironmentPlan[] {
   const chosen = input.environments && input.environments.length ? new Set(input.environments) : undefined;
@@ -35,7 +24,7 @@ export function planOf(input: ReleaseInput): EnvironmentPlan[] {
       if (e.canary) {
         const judge = e.canary.judge;
         plan.canary = {
-          steps: e.canary.steps.map((s) => describeStep(s as Record<string, unknown>)),
+          steps: e.canary.steps.map(describeStep),
           metrics: e.canary.metrics.map((m) => ({ name: m.name, min: m.thresholdRange.min, max: m.thresholdRange.max, interval: m.interval, dryRun: m.dryRun })),
           ...(judge ? { judge: { pass: judge.thresholds.pass, marginal: judge.thresholds.marginal, metrics: judge.metrics.map((m) => m.name) } } : {}),
         };

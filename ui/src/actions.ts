@@ -16,8 +16,8 @@ export function availableActions(s: ReleaseStatus | null, execution: string): Ac
   const out: Action[] = [];
   if (s.approvals.pending) out.push('approve', 'reject');
   out.push(s.paused ? 'resume' : 'pause');
-  // A canary waiting at `pause: {}` is resumed too.
-  if (!s.paused && s.canary?.description.startsWith('pause')) out.push('resume');
+  // A canary waiting at `pause: {}` (spec/describe-step.ts) is resumed too; a timed pause is not.
+  if (!s.paused && s.canary?.description === 'pause until resumed') out.push('resume');
   out.push('abort');
   return out;
 }

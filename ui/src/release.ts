@@ -58,13 +58,12 @@ export function releasePage(main: HTMLElement, id: string, session: Session): ()
     if (s?.canary) facts.push(['Canary', `${s.canary.environment}: step ${s.canary.step + 1} of ${s.canary.steps}, ${s.canary.weight}% — ${s.canary.description}`]);
     fill(
       body,
-      actionBar({ releaseId: view.releaseId, status: s, execution: view.execution, session: currentSession(), onDone: () => void load(), result }),
+      actionBar({ releaseId: view.releaseId, status: s, execution: view.execution, session, onDone: () => void load(), result }),
       h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
       view.message || s?.error ? h('p', { class: 'error-box' }, s?.error ? `${s.error.type} in ${s.error.stage}${s.error.environment ? ` (${s.error.environment})` : ''}: ${s.error.message}` : view.message!) : null,
       s ? [timeline(s), canaryWeights(s), measurements(s, view.plan), judgements(s, view.plan), clusters(s), approvals(s), compensation(s)] : h('p', {}, 'This release ended without a status (terminated outside Shipyard).'),
     );
   }
-  const currentSession = () => session;
 
   void load();
   return () => {

@@ -2,9 +2,10 @@
 // Every traffic change is read back from the router and is what status reports. A background
 // analysis that fails cancels the steps at once, not at the next step boundary.
 import { CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
-import type { CanaryStep, EnvironmentSpec } from '../../../spec/schema.js';
+import type { EnvironmentSpec } from '../../../spec/schema.js';
 import type { TrafficInput } from '../../../activities/types.js';
 import { parseDuration } from '../../../spec/duration.js';
+import { describeStep } from '../../../spec/describe-step.js';
 import { routeObjectOf } from '../../../spec/router.js';
 import { approvalGate, checkpoint, waitForResume } from '../gates.js';
 import type { Notifier } from '../notify.js';
@@ -114,13 +115,4 @@ export async function runCanary(r: ReleaseState, notifier: Notifier, env: Enviro
     await CancellationScope.nonCancellable(() => Promise.all(background.map((b) => b.done.catch(() => undefined))));
   }
   if (backgroundFailure !== undefined) throw backgroundFailure;
-}
-
-export function describeStep(step: CanaryStep): string {
-  if ('setWeight' in step) return `setWeight ${step.setWeight}`;
-  if ('pause' in step) return step.pause.duration ? `pause ${step.pause.duration}` : 'pause until resumed';
-  if ('analysis' in step) return `analysis ${step.analysis.metrics.join(', ')}${step.analysis.background ? ' (background)' : ''}`;
-  if ('judge' in step) return `judge ${step.judge.metrics?.join(', ') ?? 'all metrics'} over ${step.judge.window}`;
-  if ('fault' in step) return `fault ${[step.fault.delay && `delay ${step.fault.delay.percent}%`, step.fault.abort && `abort ${step.fault.abort.percent}%`].filter(Boolean).join(', ')} for ${step.fault.duration}`;
-  return 'approval';
 }
