@@ -11,6 +11,7 @@ export type { EnvironmentPlan, ReleaseView };
 import { rowOutcome } from './list.js';
 import { describeStep } from '../spec/describe-step.js';
 import { SA } from '../workflows/search-attributes.js';
+import { statusQuery } from '../workflows/messages.js';
 
 export function planOf(input: ReleaseInput): EnvironmentPlan[] {
   const chosen = input.environments && input.environments.length ? new Set(input.environments) : undefined;
@@ -67,7 +68,8 @@ export async function releaseView(shipyard: ShipyardClient, id: string, plans = 
   let outcome: string;
   let message: string | undefined;
   if (running) {
-    status = await shipyard.status(id);
+    // The run just described: ShipyardClient.status would describe it again.
+    status = await shipyard.client.workflow.getHandle(id, d.runId).query(statusQuery);
     outcome = 'running';
   } else {
     const final = await shipyard.final(id, d);

@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ShipyardClient } from '../index.js';
 import { ShipyardUsageError } from '../errors.js';
-import { KEYWORD, type ListFilter } from '../list.js';
+import type { ListFilter } from '../list.js';
 import { PlanCache, releaseView } from '../release-view.js';
 import { listTrains, trainStatus } from '../train.js';
 import { CallerRefused, refuseCaller, type Caller, type GatewayIdentity } from './identity.js';
@@ -55,12 +55,12 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadDeps): void {
     }
   }
 
-  const notFound = (reply: FastifyReply, err: unknown) => {
-    if (err instanceof ShipyardUsageError && err.kind === 'not-found') {
-      count(ROUTE, 'not_found');
-      return problem(reply, 404, 'not found', err.message);
-    }
-    throw err;
+  /** What the caller got wrong: an unknown release or train (404), a filter value listReleases or readDora refused (400). */
+  const usageError = (reply: FastifyReply, err: unknown) => {
+    if (!(err instanceof ShipyardUsageError) || err.kind === 'refused') throw err;
+    const missing = err.kind === 'not-found';
+    count(ROUTE, missing ? 'not_found' : 'bad_request');
+    return problem(reply, missing ? 404 : 400, missing ? 'not found' : 'bad request', err.message);
   };
 
   app.get('/api/session', async (req, reply) => {
@@ -78,17 +78,19 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadDeps): void {
     const filter: ListFilter = {};
     for (const key of FILTERS) {
       const value = q[key]?.trim();
-      if (!value) continue;
-      if (!KEYWORD.test(value)) return problem(reply, 400, 'bad request', `${key}: '${value.slice(0, 80)}' has characters a filter cannot hold`);
-      filter[key] = value;
+      if (value) filter[key] = value;
     }
     if (q.running === 'true') filter.running = true;
     const limit = q.limit === undefined ? 50 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) return problem(reply, 400, 'bad request', 'limit must be an integer from 1 to 500');
     filter.limit = limit;
-    const releases = await guard.call(() => shipyard.list(filter));
-    count(ROUTE, 'list');
-    return { releases, filter, readAt: new Date().toISOString() };
+    try {
+      const releases = await guard.call(() => shipyard.list(filter));
+      count(ROUTE, 'list');
+      return { releases, filter, readAt: new Date().toISOString() };
+    } catch (err) {
+      return usageError(reply, err);
+    }
   });
 
   app.get('/api/releases/*', async (req, reply) => {
@@ -100,7 +102,7 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadDeps): void {
       count(ROUTE, 'release');
       return view;
     } catch (err) {
-      return notFound(reply, err);
+      return usageError(reply, err);
     }
   });
 
@@ -120,7 +122,7 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadDeps): void {
       count(ROUTE, 'train');
       return { url: shipyard.url(id), ...train };
     } catch (err) {
-      return notFound(reply, err);
+      return usageError(reply, err);
     }
   });
 
@@ -128,14 +130,15 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadDeps): void {
     if ((await reader(req, reply)) === undefined) return reply;
     if (!deps.dora) return problem(reply, 404, 'not configured', 'DORA metrics are not enabled on this gateway');
     const q = req.query as Record<string, string | undefined>;
-    for (const key of ['service', 'environment'] as const) {
-      if (q[key] && !KEYWORD.test(q[key]!)) return problem(reply, 400, 'bad request', `${key} has characters a filter cannot hold`);
-    }
     const m = /^(\d{1,3})d$/.exec(q.window ?? '30d');
     const windowDays = m ? Number(m[1]) : NaN;
     if (!(windowDays >= 1 && windowDays <= 365)) return problem(reply, 400, 'bad request', 'window must be days, 1d to 365d (e.g. 30d)');
-    const result = await guard.call(() => deps.dora!({ service: q.service || undefined, environment: q.environment || undefined, windowDays }));
-    count(ROUTE, 'dora');
-    return result;
+    try {
+      const result = await guard.call(() => deps.dora!({ service: q.service || undefined, environment: q.environment || undefined, windowDays }));
+      count(ROUTE, 'dora');
+      return result;
+    } catch (err) {
+      return usageError(reply, err);
+    }
   });
 }

@@ -217,6 +217,9 @@ test('the gateway serves the dashboard under a strict CSP; the read API refuses 
     assert.equal(missing.status, 404);
     const bad = await fetch(`${gw.url}/api/releases?service=${encodeURIComponent("x' OR 1=1")}`);
     assert.equal(bad.status, 400);
+    const badDora = await fetch(`${gw.url}/api/dora?service=${encodeURIComponent("x' OR 1=1")}`);
+    assert.equal(badDora.status, 400);
+    assert.match(((await badDora.json()) as { detail: string }).detail, /has characters a filter cannot hold/);
     const session = await (await fetch(`${gw.url}/api/session`)).json();
     assert.deepEqual(session, { mode: 'development', tokens: false });
   } finally {
